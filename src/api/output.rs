@@ -1,0 +1,186 @@
+//! Output: ngx.say, ngx.print, ngx.flush, ngx.eof, ngx.send_headers, and the
+//! header/eof sending that phase handlers share (`ngx_http_lua_output.c`).
+
+use mlua::{Lua, MultiValue, Table, Value};
+use nginx_sys::ngx_int_t;
+
+use super::context::{frame, OUTPUT};
+use super::{raise, set, ApiResult};
+use crate::ffi::request::Req;
+use crate::module;
+use crate::sched::RequestCtx;
+
+const NGX_OK: ngx_int_t = nginx_sys::NGX_OK as ngx_int_t;
+const NGX_ERROR: ngx_int_t = nginx_sys::NGX_ERROR as ngx_int_t;
+const NGX_AGAIN: ngx_int_t = nginx_sys::NGX_AGAIN as ngx_int_t;
+
+/// Serialises one print argument; `Err` carries upstream's complaint.
+fn push_value(out: &mut Vec<u8>, v: &Value, depth: usize) -> Result<(), String> {
+    match v {
+        Value::String(s) => out.extend_from_slice(&s.as_bytes()),
+        Value::Integer(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        Value::Number(n) => crate::ffi::fmt::push_number(out, *n),
+        Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Nil => out.extend_from_slice(b"nil"),
+        Value::LightUserData(p) if p.0.is_null() => out.extend_from_slice(b"null"),
+        Value::Table(t) => {
+            if depth > 100 {
+                return Err("nested table too deep".into());
+            }
+            let n = t.raw_len();
+            let mut count = 0usize;
+            for pair in t.pairs::<Value, Value>() {
+                let (k, _) = pair.map_err(|e| e.to_string())?;
+                match k {
+                    Value::Integer(i) if i >= 1 && (i as usize) <= n => count += 1,
+                    Value::Number(f) if f >= 1.0 && f.fract() == 0.0 && (f as usize) <= n => count += 1,
+                    _ => return Err("non-array table found".into()),
+                }
+            }
+            if count != n {
+                return Err("non-array table found".into());
+            }
+            for i in 1..=n {
+                let e: Value = t.raw_get(i).map_err(|e| e.to_string())?;
+                match e {
+                    Value::Table(_)
+                    | Value::String(_)
+                    | Value::Integer(_)
+                    | Value::Number(_)
+                    | Value::Boolean(_) => push_value(out, &e, depth + 1)?,
+                    Value::LightUserData(p) if p.0.is_null() => push_value(out, &e, depth + 1)?,
+                    other => return Err(format!("bad data type {} found", other.type_name())),
+                }
+            }
+        }
+        other => {
+            return Err(format!(
+                "string, number, boolean, nil, ngx.null, or array table expected, got {}",
+                other.type_name()
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// Sends the response header if it has not gone out yet (status 200 and the
+/// default Content-Type unless set).
+pub fn send_header_if_needed(r: Req, ctx: &RequestCtx) -> ngx_int_t {
+    if r.header_sent() {
+        return NGX_OK;
+    }
+    if r.status() == 0 {
+        r.set_status(200);
+    }
+    let lcf = module::request_loc_conf(r.raw());
+    crate::ffi::headers::prepare_default_headers(r, lcf.use_default_type(), ctx.headers_set.get());
+    r.send_header()
+}
+
+/// Ends the response: header if needed, then the last buffer (once).
+pub fn send_eof(r: Req, ctx: &RequestCtx) -> Result<(), ()> {
+    if ctx.eof.get() {
+        return Ok(());
+    }
+    let rc = send_header_if_needed(r, ctx);
+    if rc == NGX_ERROR || rc > NGX_OK {
+        return Err(());
+    }
+    ctx.eof.set(true);
+    if r.header_only() {
+        return Ok(());
+    }
+    match r.send_buf(&[], true, false) {
+        NGX_ERROR => Err(()),
+        _ => Ok(()),
+    }
+}
+
+fn output(lua: &Lua, args: MultiValue, newline: bool, name: &str) -> ApiResult<MultiValue> {
+    let f = frame(lua, OUTPUT)?;
+    let r = f.req;
+    let Some(ctx) = RequestCtx::get(r) else { return raise("no request ctx found") };
+    let mut buf = Vec::new();
+    for (i, v) in args.iter().enumerate() {
+        if let Err(e) = push_value(&mut buf, v, 0) {
+            return raise(format!("bad argument #{} to '{name}' ({e})", i + 1));
+        }
+    }
+    if newline {
+        buf.push(b'\n');
+    }
+    if ctx.eof.get() {
+        return fail(lua, "seen eof");
+    }
+    let rc = send_header_if_needed(r, ctx);
+    if rc == NGX_ERROR || rc > NGX_OK {
+        return fail(lua, "nginx output filter error");
+    }
+    if r.header_only() || buf.is_empty() {
+        return ok1(lua);
+    }
+    match r.send_buf(&buf, false, false) {
+        NGX_ERROR => fail(lua, "nginx output filter error"),
+        _ => ok1(lua),
+    }
+}
+
+fn ok1(_lua: &Lua) -> ApiResult<MultiValue> {
+    Ok(MultiValue::from_iter([Value::Integer(1)]))
+}
+
+fn fail(lua: &Lua, msg: &str) -> ApiResult<MultiValue> {
+    Ok(MultiValue::from_iter([Value::Nil, Value::String(lua.create_string(msg)?)]))
+}
+
+pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
+    set(lua, ngx, "say", |lua, args: MultiValue| output(lua, args, true, "say"))?;
+    set(lua, ngx, "print", |lua, args: MultiValue| output(lua, args, false, "print"))?;
+    set(lua, ngx, "send_headers", |lua, _: MultiValue| {
+        let f = frame(lua, OUTPUT)?;
+        let Some(ctx) = RequestCtx::get(f.req) else { return raise("no request ctx found") };
+        if f.req.header_sent() {
+            return Ok(MultiValue::new());
+        }
+        match send_header_if_needed(f.req, ctx) {
+            NGX_ERROR => fail(lua, "nginx output filter error"),
+            _ => ok1(lua),
+        }
+    })?;
+    set(lua, ngx, "flush", |lua, _wait: Option<bool>| {
+        let f = frame(lua, OUTPUT)?;
+        let Some(ctx) = RequestCtx::get(f.req) else { return raise("no request ctx found") };
+        if ctx.eof.get() {
+            return fail(lua, "seen eof");
+        }
+        if !f.req.header_sent() {
+            // Nothing to flush before the header goes out; upstream sends it.
+            let rc = send_header_if_needed(f.req, ctx);
+            if rc == NGX_ERROR {
+                return fail(lua, "nginx output filter error");
+            }
+        }
+        if f.req.header_only() {
+            return ok1(lua);
+        }
+        match f.req.send_buf(&[], false, true) {
+            NGX_ERROR => fail(lua, "nginx output filter error"),
+            NGX_AGAIN | _ => ok1(lua),
+        }
+    })?;
+    set(lua, ngx, "eof", |lua, args: MultiValue| {
+        if !args.is_empty() {
+            return raise(format!("expecting 0 arguments, but got {}", args.len()));
+        }
+        let f = frame(lua, OUTPUT)?;
+        let Some(ctx) = RequestCtx::get(f.req) else { return raise("no request ctx found") };
+        if ctx.eof.get() {
+            return fail(lua, "seen eof");
+        }
+        match send_eof(f.req, ctx) {
+            Ok(()) => ok1(lua),
+            Err(()) => fail(lua, "nginx output filter error"),
+        }
+    })?;
+    Ok(())
+}

@@ -1,0 +1,350 @@
+//! The directive table and its setters. Each `extern "C"` setter is a guarded
+//! shim over a safe Rust function; `cmd->post` tells a shared setter which
+//! directive it serves.
+
+use std::ffi::{c_char, c_void};
+use std::ptr;
+
+use nginx_sys::{
+    ngx_command_t, ngx_conf_t, ngx_str_t, ngx_uint_t, NGX_CONF_BLOCK,
+    NGX_CONF_FLAG, NGX_CONF_NOARGS, NGX_CONF_TAKE1, NGX_HTTP_LIF_CONF, NGX_HTTP_LOC_CONF,
+    NGX_HTTP_MAIN_CONF, NGX_HTTP_SRV_CONF,
+};
+
+use super::source::{absolute_path, inline_chunkname, Handler, Source};
+use super::{LocConf, MainConf};
+use crate::ffi::conf::Conf;
+use crate::module;
+
+/// Which `*_by_lua*` slot a directive fills.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    Init,
+    InitWorker,
+    ExitWorker,
+    Rewrite,
+    Access,
+    Content,
+    Log,
+}
+
+impl Slot {
+    /// The tag used in chunk names and messages: "content_by_lua".
+    fn tag(self) -> &'static str {
+        match self {
+            Slot::Init => "init_by_lua",
+            Slot::InitWorker => "init_worker_by_lua",
+            Slot::ExitWorker => "exit_worker_by_lua",
+            Slot::Rewrite => "rewrite_by_lua",
+            Slot::Access => "access_by_lua",
+            Slot::Content => "content_by_lua",
+            Slot::Log => "log_by_lua",
+        }
+    }
+}
+
+/// Boolean directives stored in LocConf / MainConf.
+#[derive(Clone, Copy, Debug)]
+pub enum FlagField {
+    CodeCache,
+    NeedRequestBody,
+    TransformUnderscores,
+    UseDefaultType,
+    RewriteNoPostpone,
+    AccessNoPostpone,
+}
+
+/// String directives stored in MainConf.
+#[derive(Clone, Copy, Debug)]
+pub enum StrField {
+    PackagePath,
+    PackageCpath,
+}
+
+#[derive(Clone, Copy)]
+enum Form {
+    Inline,
+    Block,
+    File,
+}
+
+const NGX_CONF_OK: *mut c_char = ptr::null_mut();
+const NGX_CONF_ERROR: *mut c_char = usize::MAX as *mut c_char;
+
+fn conf_result(cf: &Conf, r: Result<(), String>) -> *mut c_char {
+    match r {
+        Ok(()) => NGX_CONF_OK,
+        Err(msg) => {
+            if !msg.is_empty() {
+                cf.error(&msg);
+            }
+            NGX_CONF_ERROR
+        }
+    }
+}
+
+macro_rules! setter {
+    ($name:ident, $body:expr) => {
+        unsafe extern "C" fn $name(
+            cf: *mut ngx_conf_t,
+            cmd: *mut ngx_command_t,
+            _conf: *mut c_void,
+        ) -> *mut c_char {
+            // SAFETY: nginx calls directive setters with a live cf and cmd.
+            let (cf, post) = unsafe { (Conf::new(cf), (*cmd).post) };
+            let log = unsafe { (*cf.raw()).log };
+            crate::ffi::guard(log, NGX_CONF_ERROR, || {
+                let r = $body(&cf, post);
+                conf_result(&cf, r)
+            })
+        }
+    };
+}
+
+setter!(set_by_lua_inline, |cf: &Conf, post| by_lua(cf, slot(post), Form::Inline));
+setter!(set_by_lua_block, |cf: &Conf, post| by_lua(cf, slot(post), Form::Block));
+setter!(set_by_lua_file, |cf: &Conf, post| by_lua(cf, slot(post), Form::File));
+setter!(set_flag, |cf: &Conf, post| flag(cf, flag_field(post)));
+setter!(set_str, |cf: &Conf, post| string(cf, str_field(post)));
+
+fn slot(post: *mut c_void) -> Slot {
+    // SAFETY: `post` of the by_lua commands always points at one of the SLOT_* statics.
+    unsafe { *(post as *const Slot) }
+}
+fn flag_field(post: *mut c_void) -> FlagField {
+    // SAFETY: `post` of flag commands always points at one of the FLAG_* statics.
+    unsafe { *(post as *const FlagField) }
+}
+fn str_field(post: *mut c_void) -> StrField {
+    // SAFETY: `post` of string commands always points at one of the STR_* statics.
+    unsafe { *(post as *const StrField) }
+}
+
+fn by_lua(cf: &Conf, slot: Slot, form: Form) -> Result<(), String> {
+    let directive = String::from_utf8_lossy(cf.arg(0)).into_owned();
+    let line = cf.line();
+    let main = module::main_conf_mut(cf);
+    let existing = match slot {
+        Slot::Init => main.init.is_some(),
+        Slot::InitWorker => main.init_worker.is_some(),
+        Slot::ExitWorker => main.exit_worker.is_some(),
+        _ => {
+            let loc = module::loc_conf_mut(cf);
+            match slot {
+                Slot::Rewrite => loc.rewrite.is_some(),
+                Slot::Access => loc.access.is_some(),
+                Slot::Content => loc.content.is_some(),
+                _ => loc.log.is_some(),
+            }
+        }
+    };
+    if existing {
+        return Err(format!("\"{directive}\" directive is duplicate"));
+    }
+
+    let handler = match form {
+        Form::File => {
+            let path = cf.arg(1).to_vec();
+            if path.is_empty() {
+                return Err(format!("invalid location config: no runnable Lua code in \"{directive}\""));
+            }
+            let has_vars = path.contains(&b'$');
+            let path = if has_vars { path } else { absolute_path(&cf.prefix(), &path) };
+            let chunkname = format!("@{}", String::from_utf8_lossy(&path));
+            Handler { source: Source::File { path, has_vars }, chunkname }
+        }
+        Form::Inline | Form::Block => {
+            let code = match form {
+                Form::Block => cf.read_lua_block()?,
+                _ => cf.arg(1).to_vec(),
+            };
+            if code.iter().all(u8::is_ascii_whitespace) && matches!(form, Form::Inline) {
+                return Err(format!("invalid location config: no runnable Lua code in \"{directive}\""));
+            }
+            let chunkname = inline_chunkname(slot.tag(), &cf.file_basename(), line);
+            let vm = module::vm(main).map_err(|e| format!("failed to create the Lua VM: {e}"))?;
+            let slot_id = vm
+                .compile_inline(&code, &chunkname)
+                .map_err(|e| format!("failed to load inlined Lua code: {e}"))?;
+            Handler { source: Source::Inline { slot: slot_id }, chunkname }
+        }
+    };
+
+    match slot {
+        Slot::Init => main.init = Some(handler),
+        Slot::InitWorker => main.init_worker = Some(handler),
+        Slot::ExitWorker => main.exit_worker = Some(handler),
+        Slot::Rewrite => {
+            main.requires_rewrite = true;
+            module::loc_conf_mut(cf).rewrite = Some(handler);
+        }
+        Slot::Access => {
+            main.requires_access = true;
+            module::loc_conf_mut(cf).access = Some(handler);
+        }
+        Slot::Log => {
+            main.requires_log = true;
+            module::loc_conf_mut(cf).log = Some(handler);
+        }
+        Slot::Content => {
+            module::loc_conf_mut(cf).content = Some(handler);
+            module::set_content_handler(cf);
+        }
+    }
+    Ok(())
+}
+
+fn flag(cf: &Conf, field: FlagField) -> Result<(), String> {
+    let v = cf.arg(1);
+    let on = if v.eq_ignore_ascii_case(b"on") {
+        true
+    } else if v.eq_ignore_ascii_case(b"off") {
+        false
+    } else {
+        return Err(format!(
+            "invalid value \"{}\" in \"{}\" directive, it must be \"on\" or \"off\"",
+            String::from_utf8_lossy(v),
+            String::from_utf8_lossy(cf.arg(0))
+        ));
+    };
+    let dup = match field {
+        FlagField::RewriteNoPostpone => {
+            module::main_conf_mut(cf).rewrite_no_postpone = on;
+            false
+        }
+        FlagField::AccessNoPostpone => {
+            module::main_conf_mut(cf).access_no_postpone = on;
+            false
+        }
+        _ => {
+            let loc: &mut LocConf = module::loc_conf_mut(cf);
+            let slot = match field {
+                FlagField::CodeCache => &mut loc.code_cache,
+                FlagField::NeedRequestBody => &mut loc.need_request_body,
+                FlagField::TransformUnderscores => &mut loc.transform_underscores,
+                _ => &mut loc.use_default_type,
+            };
+            let dup = slot.is_some();
+            *slot = Some(on);
+            dup
+        }
+    };
+    if dup {
+        return Err("is duplicate".into());
+    }
+    Ok(())
+}
+
+fn string(cf: &Conf, field: StrField) -> Result<(), String> {
+    let main: &mut MainConf = module::main_conf_mut(cf);
+    let slot = match field {
+        StrField::PackagePath => &mut main.package_path,
+        StrField::PackageCpath => &mut main.package_cpath,
+    };
+    if slot.is_some() {
+        return Err("is duplicate".into());
+    }
+    *slot = Some(cf.arg(1).to_vec());
+    Ok(())
+}
+
+static SLOT_INIT: Slot = Slot::Init;
+static SLOT_INIT_WORKER: Slot = Slot::InitWorker;
+static SLOT_EXIT_WORKER: Slot = Slot::ExitWorker;
+static SLOT_REWRITE: Slot = Slot::Rewrite;
+static SLOT_ACCESS: Slot = Slot::Access;
+static SLOT_CONTENT: Slot = Slot::Content;
+static SLOT_LOG: Slot = Slot::Log;
+
+static FLAG_CODE_CACHE: FlagField = FlagField::CodeCache;
+static FLAG_NEED_BODY: FlagField = FlagField::NeedRequestBody;
+static FLAG_UNDERSCORES: FlagField = FlagField::TransformUnderscores;
+static FLAG_DEFAULT_TYPE: FlagField = FlagField::UseDefaultType;
+static FLAG_REWRITE_NO_POSTPONE: FlagField = FlagField::RewriteNoPostpone;
+static FLAG_ACCESS_NO_POSTPONE: FlagField = FlagField::AccessNoPostpone;
+
+static STR_PATH: StrField = StrField::PackagePath;
+static STR_CPATH: StrField = StrField::PackageCpath;
+
+const MAIN: u32 = NGX_HTTP_MAIN_CONF;
+const ANY_LOC: u32 = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_HTTP_LIF_CONF;
+const LOC: u32 = NGX_HTTP_LOC_CONF | NGX_HTTP_LIF_CONF;
+
+type Setter = unsafe extern "C" fn(*mut ngx_conf_t, *mut ngx_command_t, *mut c_void) -> *mut c_char;
+
+/// `name` must end with a NUL byte: nginx compares directive names with strcmp.
+const fn cmd(name: &'static [u8], ty: u32, set: Setter, post: *const c_void) -> ngx_command_t {
+    ngx_command_t {
+        name: ngx_str_t { len: name.len() - 1, data: name.as_ptr() as *mut u8 },
+        type_: ty as ngx_uint_t,
+        set: Some(set),
+        conf: 0,
+        offset: 0,
+        post: post as *mut c_void,
+    }
+}
+
+macro_rules! p {
+    ($s:ident) => {
+        ptr::addr_of!($s) as *const c_void
+    };
+}
+
+macro_rules! by_lua_family {
+    ($base:literal, $ctx:expr, $slot:ident) => {
+        [
+            cmd(concat!($base, "\0").as_bytes(), $ctx | NGX_CONF_TAKE1, set_by_lua_inline, p!($slot)),
+            cmd(
+                concat!($base, "_block\0").as_bytes(),
+                $ctx | NGX_CONF_BLOCK | NGX_CONF_NOARGS,
+                set_by_lua_block,
+                p!($slot),
+            ),
+            cmd(concat!($base, "_file\0").as_bytes(), $ctx | NGX_CONF_TAKE1, set_by_lua_file, p!($slot)),
+        ]
+    };
+}
+
+const N_COMMANDS: usize = 7 * 3 + 6 + 2 + 1;
+
+/// The module's directives; nginx wants a mutable, null-terminated array.
+pub static mut COMMANDS: [ngx_command_t; N_COMMANDS] = {
+    let init = by_lua_family!("init_by_lua", MAIN, SLOT_INIT);
+    let init_worker = by_lua_family!("init_worker_by_lua", MAIN, SLOT_INIT_WORKER);
+    let exit_worker = by_lua_family!("exit_worker_by_lua", MAIN, SLOT_EXIT_WORKER);
+    let rewrite = by_lua_family!("rewrite_by_lua", ANY_LOC, SLOT_REWRITE);
+    let access = by_lua_family!("access_by_lua", ANY_LOC, SLOT_ACCESS);
+    let content = by_lua_family!("content_by_lua", LOC, SLOT_CONTENT);
+    let log = by_lua_family!("log_by_lua", ANY_LOC, SLOT_LOG);
+    [
+        init[0], init[1], init[2],
+        init_worker[0], init_worker[1], init_worker[2],
+        exit_worker[0], exit_worker[1], exit_worker[2],
+        rewrite[0], rewrite[1], rewrite[2],
+        access[0], access[1], access[2],
+        content[0], content[1], content[2],
+        log[0], log[1], log[2],
+        cmd(b"lua_code_cache\0", ANY_LOC | NGX_CONF_FLAG, set_flag, p!(FLAG_CODE_CACHE)),
+        cmd(b"lua_need_request_body\0", ANY_LOC | NGX_CONF_FLAG, set_flag, p!(FLAG_NEED_BODY)),
+        cmd(
+            b"lua_transform_underscores_in_response_headers",
+            ANY_LOC | NGX_CONF_FLAG,
+            set_flag,
+            p!(FLAG_UNDERSCORES),
+        ),
+        cmd(b"lua_use_default_type\0", ANY_LOC | NGX_CONF_FLAG, set_flag, p!(FLAG_DEFAULT_TYPE)),
+        cmd(b"rewrite_by_lua_no_postpone\0", MAIN | NGX_CONF_FLAG, set_flag, p!(FLAG_REWRITE_NO_POSTPONE)),
+        cmd(b"access_by_lua_no_postpone\0", MAIN | NGX_CONF_FLAG, set_flag, p!(FLAG_ACCESS_NO_POSTPONE)),
+        cmd(b"lua_package_path\0", MAIN | NGX_CONF_TAKE1, set_str, p!(STR_PATH)),
+        cmd(b"lua_package_cpath\0", MAIN | NGX_CONF_TAKE1, set_str, p!(STR_CPATH)),
+        ngx_command_t {
+            name: ngx_str_t { len: 0, data: ptr::null_mut() },
+            type_: 0,
+            set: None,
+            conf: 0,
+            offset: 0,
+            post: ptr::null_mut(),
+        },
+    ]
+};
+

@@ -1,0 +1,88 @@
+//! Configuration: the main and location conf structs (plain data, no Lua
+//! handles) and the directive table.
+
+pub mod directives;
+pub mod lua_block;
+pub mod source;
+
+use ngx::http::{Merge, MergeConfigError};
+
+pub use source::{Handler, Source};
+
+use crate::vm::LuaVm;
+
+/// `http {}`-level state, one per configuration cycle.
+#[derive(Default)]
+pub struct MainConf {
+    pub package_path: Option<Vec<u8>>,
+    pub package_cpath: Option<Vec<u8>>,
+    pub init: Option<Handler>,
+    pub init_worker: Option<Handler>,
+    pub exit_worker: Option<Handler>,
+    pub rewrite_no_postpone: bool,
+    pub access_no_postpone: bool,
+    /// Which phase handlers postconfiguration must register.
+    pub requires_rewrite: bool,
+    pub requires_access: bool,
+    pub requires_log: bool,
+    /// The cycle's Lua VM: created at configuration time in the master, so
+    /// init_by_lua state is inherited by the workers; dropped with the cycle pool.
+    pub vm: Option<LuaVm>,
+}
+
+/// `server {}` conf: nothing yet, but nginx wants the slot.
+#[derive(Default)]
+pub struct SrvConf;
+
+impl Merge for SrvConf {
+    fn merge(&mut self, _prev: &Self) -> Result<(), MergeConfigError> {
+        Ok(())
+    }
+}
+
+/// `location {}` conf.
+#[derive(Default, Clone)]
+pub struct LocConf {
+    pub code_cache: Option<bool>,
+    pub rewrite: Option<Handler>,
+    pub access: Option<Handler>,
+    pub content: Option<Handler>,
+    pub log: Option<Handler>,
+    pub need_request_body: Option<bool>,
+    pub transform_underscores: Option<bool>,
+    pub use_default_type: Option<bool>,
+}
+
+fn inherit<T: Clone>(mine: &mut Option<T>, prev: &Option<T>) {
+    if mine.is_none() {
+        mine.clone_from(prev);
+    }
+}
+
+impl Merge for LocConf {
+    fn merge(&mut self, prev: &Self) -> Result<(), MergeConfigError> {
+        inherit(&mut self.code_cache, &prev.code_cache);
+        inherit(&mut self.rewrite, &prev.rewrite);
+        inherit(&mut self.access, &prev.access);
+        inherit(&mut self.log, &prev.log);
+        inherit(&mut self.need_request_body, &prev.need_request_body);
+        inherit(&mut self.transform_underscores, &prev.transform_underscores);
+        inherit(&mut self.use_default_type, &prev.use_default_type);
+        Ok(())
+    }
+}
+
+impl LocConf {
+    pub fn code_cache(&self) -> bool {
+        self.code_cache.unwrap_or(true)
+    }
+    pub fn transform_underscores(&self) -> bool {
+        self.transform_underscores.unwrap_or(true)
+    }
+    pub fn use_default_type(&self) -> bool {
+        self.use_default_type.unwrap_or(true)
+    }
+    pub fn need_request_body(&self) -> bool {
+        self.need_request_body.unwrap_or(false)
+    }
+}

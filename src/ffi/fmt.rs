@@ -1,0 +1,46 @@
+//! Number formatting as Lua does it (`%.14g`), via the C library.
+
+extern "C" {
+    fn snprintf(buf: *mut std::ffi::c_char, n: usize, fmt: *const std::ffi::c_char, ...) -> i32;
+}
+
+/// Appends `n` formatted like Lua's `tostring(n)`.
+pub fn push_number(out: &mut Vec<u8>, n: f64) {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        let mut b = itoa_buf(n as i64);
+        out.append(&mut b);
+        return;
+    }
+    let mut buf = [0u8; 32];
+    // SAFETY: the buffer is 32 bytes and we pass its size; "%.14g" with one
+    // double argument writes at most ~24 bytes plus NUL.
+    let len = unsafe { snprintf(buf.as_mut_ptr() as *mut _, buf.len(), c"%.14g".as_ptr(), n) };
+    if len > 0 {
+        out.extend_from_slice(&buf[..(len as usize).min(buf.len() - 1)]);
+    }
+}
+
+fn itoa_buf(v: i64) -> Vec<u8> {
+    v.to_string().into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(n: f64) -> String {
+        let mut v = Vec::new();
+        push_number(&mut v, n);
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn like_lua() {
+        assert_eq!(f(3.0), "3");
+        assert_eq!(f(-2.0), "-2");
+        assert_eq!(f(3.14), "3.14");
+        assert_eq!(f(1e100), "1e+100");
+        assert_eq!(f(0.1), "0.1");
+        assert_eq!(f(f64::INFINITY), "inf");
+    }
+}

@@ -1,0 +1,234 @@
+//! `Req`: a copyable handle on a live `ngx_http_request_t` with safe methods.
+//!
+//! Invariant: a `Req` is created only by our phase handlers and event
+//! handlers from the request nginx handed them, and Lua code only reaches it
+//! through the frame stack while that handler runs, so the request is alive
+//! whenever a method is called.
+
+use std::ffi::c_void;
+use std::ptr::{self, NonNull};
+
+use nginx_sys::{
+    ngx_alloc_chain_link, ngx_buf_t, ngx_chain_t, ngx_create_temp_buf, ngx_pcalloc,
+    ngx_http_client_body_handler_pt, ngx_http_core_run_phases, ngx_http_finalize_request,
+    ngx_http_internal_redirect, ngx_http_named_location, ngx_http_output_filter,
+    ngx_http_read_client_request_body, ngx_http_request_t, ngx_http_run_posted_requests,
+    ngx_http_send_header, ngx_int_t, ngx_log_t, ngx_pnalloc, ngx_pool_t, ngx_str_t,
+};
+
+use crate::module::ngx_http_lua_rs_module;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Req(NonNull<ngx_http_request_t>);
+
+macro_rules! r {
+    ($s:expr) => {
+        // SAFETY: see the module invariant: the request is alive.
+        unsafe { &mut *$s.0.as_ptr() }
+    };
+}
+
+impl Req {
+    /// # Safety
+    /// `r` must be a live request, handed to us by nginx.
+    pub unsafe fn from_raw(r: *mut ngx_http_request_t) -> Option<Req> {
+        NonNull::new(r).map(Req)
+    }
+
+    pub fn raw(self) -> *mut ngx_http_request_t {
+        self.0.as_ptr()
+    }
+
+    pub fn log(self) -> *mut ngx_log_t {
+        let r = r!(self);
+        // SAFETY: every request has a live connection.
+        unsafe { (*r.connection).log }
+    }
+
+    pub fn pool(self) -> *mut ngx_pool_t {
+        r!(self).pool
+    }
+
+    pub fn is_main(self) -> bool {
+        let r = r!(self);
+        ptr::eq(r, r.main)
+    }
+
+    pub fn module_ctx(self) -> *mut c_void {
+        let r = r!(self);
+        // SAFETY: r->ctx has one slot per http module.
+        unsafe { *r.ctx.add(ctx_index()) }
+    }
+
+    pub fn set_module_ctx(self, p: *mut c_void) {
+        let r = r!(self);
+        // SAFETY: as above.
+        unsafe { *r.ctx.add(ctx_index()) = p }
+    }
+
+    pub fn header_sent(self) -> bool {
+        r!(self).header_sent() != 0
+    }
+
+    pub fn header_only(self) -> bool {
+        r!(self).header_only() != 0
+    }
+
+    pub fn internal(self) -> bool {
+        r!(self).internal() != 0
+    }
+
+    pub fn status(self) -> usize {
+        r!(self).headers_out.status
+    }
+
+    pub fn set_status(self, s: usize) {
+        let r = r!(self);
+        r.headers_out.status = s;
+        // nginx prints the status line from status_line if set: clear it so
+        // the new status wins.
+        r.headers_out.status_line.len = 0;
+    }
+
+    /// Copies `bytes` into the request pool as an `ngx_str_t`.
+    pub fn pool_str(self, bytes: &[u8]) -> Option<ngx_str_t> {
+        if bytes.is_empty() {
+            return Some(ngx_str_t { len: 0, data: ptr::null_mut() });
+        }
+        // SAFETY: the pool is live; we copy exactly len bytes into fresh memory.
+        unsafe {
+            let p = ngx_pnalloc(self.pool(), bytes.len()) as *mut u8;
+            if p.is_null() {
+                return None;
+            }
+            ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len());
+            Some(ngx_str_t { len: bytes.len(), data: p })
+        }
+    }
+
+    /// A temporary buffer of `size` bytes in the request pool.
+    pub fn temp_buf(self, size: usize) -> Option<*mut ngx_buf_t> {
+        // SAFETY: the pool is live.
+        let b = unsafe { ngx_create_temp_buf(self.pool(), size) };
+        (!b.is_null()).then_some(b)
+    }
+
+    /// Sends a chain made of one buffer through the output filters.
+    /// `data` may be empty when only flags (last_buf, flush) matter.
+    pub fn send_buf(self, data: &[u8], last: bool, flush: bool) -> ngx_int_t {
+        // SAFETY: buffers and chain links come from the live request pool; the
+        // data is copied, so nginx never points into Rust memory.
+        unsafe {
+            let b = if data.is_empty() {
+                ngx_pcalloc(self.pool(), std::mem::size_of::<ngx_buf_t>()) as *mut ngx_buf_t
+            } else {
+                let b = ngx_create_temp_buf(self.pool(), data.len());
+                if !b.is_null() {
+                    ptr::copy_nonoverlapping(data.as_ptr(), (*b).last, data.len());
+                    (*b).last = (*b).last.add(data.len());
+                }
+                b
+            };
+            if b.is_null() {
+                return nginx_sys::NGX_ERROR as ngx_int_t;
+            }
+            if last {
+                if self.is_main() {
+                    (*b).set_last_buf(1);
+                } else {
+                    (*b).set_last_in_chain(1);
+                }
+            }
+            if flush {
+                (*b).set_flush(1);
+            }
+            if data.is_empty() && !last && !flush {
+                return nginx_sys::NGX_OK as ngx_int_t;
+            }
+            if data.is_empty() {
+                (*b).set_sync(1);
+            }
+            let cl = ngx_alloc_chain_link(self.pool());
+            if cl.is_null() {
+                return nginx_sys::NGX_ERROR as ngx_int_t;
+            }
+            (*cl).buf = b;
+            (*cl).next = ptr::null_mut();
+            ngx_http_output_filter(self.raw(), cl)
+        }
+    }
+
+    /// Sends a ready chain through the output filters.
+    ///
+    /// # Safety
+    /// `cl` must be a chain of request-pool buffers.
+    pub unsafe fn output_chain(self, cl: *mut ngx_chain_t) -> ngx_int_t {
+        // SAFETY: guaranteed by the caller.
+        unsafe { ngx_http_output_filter(self.raw(), cl) }
+    }
+
+    pub fn send_header(self) -> ngx_int_t {
+        // SAFETY: the request is alive.
+        unsafe { ngx_http_send_header(self.raw()) }
+    }
+
+    pub fn finalize(self, rc: ngx_int_t) {
+        // SAFETY: the request is alive; nginx takes over from here.
+        unsafe { ngx_http_finalize_request(self.raw(), rc) }
+    }
+
+    pub fn run_phases(self) {
+        // SAFETY: as above.
+        unsafe { ngx_http_core_run_phases(self.raw()) }
+    }
+
+    pub fn run_posted_requests(self) {
+        // SAFETY: the connection outlives the call.
+        unsafe { ngx_http_run_posted_requests(r!(self).connection) }
+    }
+
+    pub fn main_count_inc(self) {
+        let r = r!(self);
+        // SAFETY: r->main is the live main request.
+        unsafe { (*r.main).set_count((*r.main).count() + 1) }
+    }
+
+    pub fn main_count_dec(self) {
+        let r = r!(self);
+        // SAFETY: as above.
+        unsafe { (*r.main).set_count((*r.main).count().saturating_sub(1)) }
+    }
+
+    pub fn read_body(self, post: ngx_http_client_body_handler_pt) -> ngx_int_t {
+        // SAFETY: the request is alive; nginx calls `post` later with it.
+        unsafe { ngx_http_read_client_request_body(self.raw(), post) }
+    }
+
+    /// Internal redirect to `uri` (`@name` for a named location).
+    pub fn redirect(self, uri: &[u8], args: &[u8]) -> ngx_int_t {
+        let (Some(mut u), Some(mut a)) = (self.pool_str(uri), self.pool_str(args)) else {
+            return nginx_sys::NGX_ERROR as ngx_int_t;
+        };
+        // SAFETY: uri and args live in the request pool as nginx requires.
+        unsafe {
+            if uri.first() == Some(&b'@') {
+                ngx_http_named_location(self.raw(), &mut u)
+            } else {
+                ngx_http_internal_redirect(self.raw(), &mut u, &mut a)
+            }
+        }
+    }
+
+    /// Gives access to the raw struct for the ffi wrappers of other areas.
+    ///
+    /// # Safety
+    /// The caller must not keep the reference beyond the current handler call.
+    pub unsafe fn get<'a>(self) -> &'a mut ngx_http_request_t {
+        r!(self)
+    }
+}
+
+fn ctx_index() -> usize {
+    // SAFETY: ctx_index is written once by nginx when the module is loaded.
+    unsafe { (*ptr::addr_of!(ngx_http_lua_rs_module)).ctx_index }
+}

@@ -1,0 +1,52 @@
+//! What rewrite_by_lua and access_by_lua share: both run inside nginx's phase
+//! engine, so a wait returns NGX_DONE and the wake-up re-runs the phases,
+//! which calls the handler again to resume the coroutine.
+
+use nginx_sys::ngx_int_t;
+
+use super::{load, outcome_rc, request_vm, DECLINED, DONE, HTTP_500};
+use crate::api::context::Phase;
+use crate::ffi::request::Req;
+use crate::module;
+use crate::sched::{self, Outcome, RequestCtx};
+
+pub fn run(r: Req, phase: Phase) -> ngx_int_t {
+    let lcf = module::request_loc_conf(r.raw());
+    let handler = match phase {
+        Phase::Rewrite => lcf.rewrite.as_ref(),
+        _ => lcf.access.as_ref(),
+    };
+    let Some(handler) = handler else { return DECLINED };
+    let Some(ctx) = RequestCtx::get_or_create(r) else { return HTTP_500 };
+    let done = match phase {
+        Phase::Rewrite => &ctx.rewrite_done,
+        _ => &ctx.access_done,
+    };
+    if done.get() {
+        return DECLINED;
+    }
+    let Some(vm) = request_vm(r) else { return HTTP_500 };
+
+    let outcome = if ctx.entry_phase.get() == Some(phase) && ctx.entry.borrow().is_some() {
+        // Called again while our coroutine waits: resume only when its event
+        // has fired (the waker sets `resume_ready`), else keep waiting.
+        if !ctx.resume_ready.replace(false) {
+            return DONE;
+        }
+        let args = ctx.resume_args.take();
+        sched::resume(&vm.lua, r, args)
+    } else {
+        if lcf.need_request_body() && !ctx.body_read.get() {
+            match crate::api::req_body::read_for_phase(r, ctx) {
+                Some(rc) => return rc,
+                None => {}
+            }
+        }
+        let Some(f) = load(vm, r, handler) else { return HTTP_500 };
+        sched::run(&vm.lua, r, phase, f)
+    };
+    if outcome != Outcome::Yielded {
+        done.set(true);
+    }
+    outcome_rc(r, phase, outcome)
+}

@@ -1,0 +1,69 @@
+//! Per-request Lua state (`RequestCtx`): the entry coroutine, `ngx.ctx`, and
+//! what the request's Lua code has asked for (exit, exec, eof).
+//!
+//! It lives in the request pool (dropped by the pool cleanup) and hangs off
+//! `r->ctx[module]`. Internal redirects zero that slot, which is what resets
+//! `ngx.ctx` as upstream does; so it is looked up again on every entry.
+
+use std::cell::{Cell, RefCell};
+
+use mlua::{MultiValue, RegistryKey, Thread};
+use ngx::core::Pool;
+
+use crate::api::context::Phase;
+use crate::ffi::request::Req;
+
+#[derive(Default)]
+pub struct RequestCtx {
+    /// `ngx.ctx`, created on first use.
+    pub ctx_table: RefCell<Option<RegistryKey>>,
+    /// The coroutine of the handler currently running or waiting.
+    pub entry: RefCell<Option<Thread>>,
+    /// The phase `entry` belongs to.
+    pub entry_phase: Cell<Option<Phase>>,
+    /// Set by ngx.exit / ngx.redirect.
+    pub exit_code: Cell<Option<isize>>,
+    /// Set by ngx.exec: (uri, args).
+    pub exec: RefCell<Option<(Vec<u8>, Vec<u8>)>>,
+    /// ngx.eof() or the end of the content handler has sent the last buffer.
+    pub eof: Cell<bool>,
+    /// A phase handler finished; nginx may call it again (e.g. after a body
+    /// read re-runs the phases) and it must then just pass.
+    pub rewrite_done: Cell<bool>,
+    pub access_done: Cell<bool>,
+    /// The handler waits for the request body (lua_need_request_body or ngx.req.read_body).
+    pub waiting_body: Cell<bool>,
+    /// lua_need_request_body has already read the body for this request.
+    pub body_read: Cell<bool>,
+    /// The event a rewrite/access coroutine waits for has fired; the phase
+    /// handler, called again by the phase engine, resumes it with `resume_args`.
+    pub resume_ready: Cell<bool>,
+    pub resume_args: Cell<MultiValue>,
+    /// Response headers were set through ngx.header (keeps Content-Length).
+    pub headers_set: Cell<bool>,
+}
+
+impl RequestCtx {
+    /// The request's ctx, if Lua ran for it already.
+    pub fn get<'a>(r: Req) -> Option<&'a RequestCtx> {
+        // SAFETY: the slot holds null or a RequestCtx we put there, which lives
+        // in the request pool as long as the request.
+        unsafe { (r.module_ctx() as *const RequestCtx).as_ref() }
+    }
+
+    /// The request's ctx, created on first use.
+    pub fn get_or_create<'a>(r: Req) -> Option<&'a RequestCtx> {
+        if let Some(c) = Self::get(r) {
+            return Some(c);
+        }
+        // SAFETY: r->pool is the live request pool; `allocate` drops the value
+        // through a pool cleanup when the request ends.
+        let p = unsafe { Pool::from_ngx_pool(r.pool()).allocate(RequestCtx::default()) };
+        if p.is_null() {
+            return None;
+        }
+        r.set_module_ctx(p as *mut _);
+        // SAFETY: just allocated and initialised.
+        unsafe { p.as_ref() }
+    }
+}

@@ -1,0 +1,193 @@
+//! The scheduler: runs a handler's Lua function in its own coroutine, and
+//! reads what the coroutine asked for when it stops (finished, exit, exec,
+//! wait, error). Waits are resumed by nginx events through [`resume`].
+//!
+//! Rust never yields: blocking APIs are small Lua shims that yield one of the
+//! markers below after a Rust call has armed whatever will wake them.
+
+pub mod ctx;
+
+use mlua::thread::ThreadStatus;
+use mlua::{Function, LightUserData, Lua, MultiValue, Value};
+
+use crate::api::context::{Current, Frame, Phase};
+use crate::ffi::log;
+use crate::ffi::request::Req;
+pub use ctx::RequestCtx;
+
+/// How a run of the entry coroutine ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The handler returned.
+    Finished,
+    /// `ngx.exit(code)` (or `ngx.redirect`).
+    Exited(isize),
+    /// `ngx.exec(...)`: the redirect target is in the ctx.
+    Exec,
+    /// Waiting for an event; the request must be kept alive.
+    Yielded,
+    /// A Lua error, already logged.
+    Failed,
+}
+
+static EXIT_MARKER: u8 = 0;
+static EXEC_MARKER: u8 = 0;
+static WAIT_MARKER: u8 = 0;
+
+fn marker(m: &'static u8) -> LightUserData {
+    LightUserData(m as *const u8 as *mut _)
+}
+
+/// Yielded by ngx.exit / ngx.redirect.
+pub fn exit_marker() -> LightUserData {
+    marker(&EXIT_MARKER)
+}
+/// Yielded by ngx.exec.
+pub fn exec_marker() -> LightUserData {
+    marker(&EXEC_MARKER)
+}
+/// Yielded by APIs that wait for an nginx event.
+pub fn wait_marker() -> LightUserData {
+    marker(&WAIT_MARKER)
+}
+
+/// Pops the frame even if the resume unwinds.
+struct FrameGuard<'a>(&'a Lua);
+
+impl Drop for FrameGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.app_data_ref::<Current>() {
+            c.pop();
+        }
+    }
+}
+
+fn push_frame(lua: &Lua, f: Frame) -> FrameGuard<'_> {
+    if let Some(c) = lua.app_data_ref::<Current>() {
+        c.push(f);
+    }
+    FrameGuard(lua)
+}
+
+/// Starts `f` as the request's entry coroutine for `phase`.
+pub fn run(lua: &Lua, r: Req, phase: Phase, f: Function) -> Outcome {
+    let Some(ctx) = RequestCtx::get_or_create(r) else {
+        return Outcome::Failed;
+    };
+    let thread = match lua.create_thread(f) {
+        Ok(t) => t,
+        Err(e) => {
+            log::error(nginx_sys::NGX_LOG_ERR as usize, r.log(), &format!("lua: failed to create thread: {e}"));
+            return Outcome::Failed;
+        }
+    };
+    *ctx.entry.borrow_mut() = Some(thread);
+    ctx.entry_phase.set(Some(phase));
+    ctx.exit_code.set(None);
+    step(lua, r, phase, ctx, MultiValue::new())
+}
+
+/// Resumes the request's waiting entry coroutine with `args`.
+pub fn resume(lua: &Lua, r: Req, args: MultiValue) -> Outcome {
+    let Some(ctx) = RequestCtx::get(r) else {
+        return Outcome::Failed;
+    };
+    let Some(phase) = ctx.entry_phase.get() else {
+        return Outcome::Failed;
+    };
+    step(lua, r, phase, ctx, args)
+}
+
+fn step(lua: &Lua, r: Req, phase: Phase, ctx: &RequestCtx, args: MultiValue) -> Outcome {
+    let Some(thread) = ctx.entry.borrow().clone() else {
+        return Outcome::Failed;
+    };
+    let res = {
+        let _frame = push_frame(lua, Frame { req: r, phase });
+        thread.resume::<MultiValue>(args)
+    };
+    let outcome = match res {
+        Ok(values) if thread.status() == ThreadStatus::Resumable => match values.front() {
+            Some(Value::LightUserData(m)) if *m == exit_marker() => {
+                Outcome::Exited(ctx.exit_code.get().unwrap_or(0))
+            }
+            Some(Value::LightUserData(m)) if *m == exec_marker() => Outcome::Exec,
+            Some(Value::LightUserData(m)) if *m == wait_marker() => return Outcome::Yielded,
+            _ => {
+                log::error(
+                    nginx_sys::NGX_LOG_ERR as usize,
+                    r.log(),
+                    "lua entry thread aborted: runtime error: attempt to yield across C-call boundary",
+                );
+                Outcome::Failed
+            }
+        },
+        Ok(_) => Outcome::Finished,
+        Err(e) => {
+            let tb = traceback(lua, &thread);
+            log::error(
+                nginx_sys::NGX_LOG_ERR as usize,
+                r.log(),
+                &format!("lua entry thread aborted: runtime error: {}\n{tb}", crate::vm::lua_message(e)),
+            );
+            Outcome::Failed
+        }
+    };
+    *ctx.entry.borrow_mut() = None;
+    outcome
+}
+
+/// The stack of a dead coroutine, in lua-nginx-module's layout.
+fn traceback(lua: &Lua, thread: &mlua::Thread) -> String {
+    let tb: mlua::Result<String> = lua
+        .globals()
+        .get::<mlua::Table>("debug")
+        .and_then(|d| d.get::<Function>("traceback"))
+        .and_then(|f| f.call((thread.clone(), "", 0)));
+    match tb {
+        Ok(s) => {
+            let frames = s.trim_start_matches('\n').trim_start_matches("stack traceback:").trim_start_matches('\n');
+            format!("stack traceback:\ncoroutine 0:\n{frames}")
+        }
+        Err(_) => "stack traceback: unavailable".into(),
+    }
+}
+
+/// Runs `f` to completion without a coroutine (phases that may not yield:
+/// init, init_worker, set, log, filters). Returns the error text with a
+/// traceback on failure.
+pub fn call(lua: &Lua, frame: Option<Frame>, bare: Option<Phase>, f: &Function, args: MultiValue) -> Result<MultiValue, String> {
+    let _frame = frame.map(|fr| push_frame(lua, fr));
+    if let Some(c) = lua.app_data_ref::<Current>() {
+        c.set_bare(bare);
+    }
+    let runner: mlua::Result<Function> = lua.named_registry_value("ngx_lua_rs.pcall_tb");
+    let runner = match runner {
+        Ok(f) => f,
+        Err(_) => {
+            let f: Function = lua
+                .load("local xpcall, tb = xpcall, debug.traceback return function(f, ...) return xpcall(f, function(e) return tb(tostring(e), 2) end, ...) end")
+                .set_name("=pcall_tb")
+                .eval()
+                .map_err(crate::vm::lua_message)?;
+            lua.set_named_registry_value("ngx_lua_rs.pcall_tb", &f).map_err(crate::vm::lua_message)?;
+            f
+        }
+    };
+    let mut all = MultiValue::new();
+    all.push_back(Value::Function(f.clone()));
+    all.extend(args);
+    let res = runner.call::<MultiValue>(all);
+    if let Some(c) = lua.app_data_ref::<Current>() {
+        c.set_bare(None);
+    }
+    let mut res = res.map_err(crate::vm::lua_message)?;
+    match res.pop_front() {
+        Some(Value::Boolean(true)) => Ok(res),
+        _ => Err(match res.pop_front() {
+            Some(Value::String(s)) => s.to_string_lossy(),
+            Some(v) => format!("{v:?}"),
+            None => "unknown error".into(),
+        }),
+    }
+}

@@ -1,0 +1,103 @@
+//! The Lua VM of a configuration cycle: creation, `package.path`/`cpath`, the
+//! code cache (inline chunks compiled at configuration time, files on first
+//! use), and the embedded Lua modules.
+
+mod paths;
+mod preload;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::os::unix::ffi::OsStrExt;
+
+use mlua::{Function, Lua, LuaOptions, StdLib, Table};
+
+use crate::api;
+use crate::api::context::Current;
+
+pub use paths::expand_package_path;
+
+/// One Lua VM (one per worker after fork: each inherits the master's copy).
+pub struct LuaVm {
+    pub lua: Lua,
+    inline: RefCell<Vec<Function>>,
+    files: RefCell<HashMap<Vec<u8>, Function>>,
+}
+
+impl LuaVm {
+    pub fn new() -> mlua::Result<LuaVm> {
+        // SAFETY: OpenResty code needs the `ffi`/`jit` libraries and Lua C
+        // modules, which the safe constructor refuses. Panics are not caught by
+        // Lua's pcall (catch_rust_panics = false) so they reach our ffi::guard.
+        let lua = unsafe { Lua::unsafe_new_with(StdLib::ALL, LuaOptions::new().catch_rust_panics(false)) };
+        lua.set_app_data(Current::default());
+        let ngx = lua.create_table()?;
+        lua.globals().raw_set("ngx", &ngx)?;
+        api::inject_all(&lua, &ngx)?;
+        preload::install(&lua)?;
+        Ok(LuaVm { lua, inline: RefCell::new(Vec::new()), files: RefCell::new(HashMap::new()) })
+    }
+
+    /// Compiles inline code; returns the slot to run it from. The error is
+    /// Lua's message (it names the chunk and line).
+    pub fn compile_inline(&self, code: &[u8], chunkname: &str) -> Result<usize, String> {
+        let f = self.lua.load(code).set_name(chunkname).into_function().map_err(lua_message)?;
+        let mut inline = self.inline.borrow_mut();
+        inline.push(f);
+        Ok(inline.len() - 1)
+    }
+
+    pub fn inline(&self, slot: usize) -> Option<Function> {
+        self.inline.borrow().get(slot).cloned()
+    }
+
+    /// Loads a Lua file (absolute path), from the cache when `cache` is on.
+    pub fn load_file(&self, path: &[u8], cache: bool) -> Result<Function, String> {
+        if cache {
+            if let Some(f) = self.files.borrow().get(path) {
+                return Ok(f.clone());
+            }
+        }
+        let shown = String::from_utf8_lossy(path).into_owned();
+        let mut code = std::fs::read(std::ffi::OsStr::from_bytes(path))
+            .map_err(|e| format!("cannot open {shown}: {e}"))?;
+        // luaL_loadfile skips a first line starting with '#'; keep its newline
+        // so line numbers stay right.
+        if code.first() == Some(&b'#') {
+            let end = code.iter().position(|&c| c == b'\n').unwrap_or(code.len());
+            code.drain(..end);
+        }
+        let f = self
+            .lua
+            .load(&code[..])
+            .set_name(format!("@{shown}"))
+            .into_function()
+            .map_err(lua_message)?;
+        if cache {
+            self.files.borrow_mut().insert(path.to_vec(), f.clone());
+        }
+        Ok(f)
+    }
+
+    /// Applies `lua_package_path` / `lua_package_cpath`.
+    pub fn set_package_paths(&self, path: Option<&[u8]>, cpath: Option<&[u8]>, prefix: &[u8]) -> mlua::Result<()> {
+        let package: Table = self.lua.globals().get("package")?;
+        for (key, value) in [("path", path), ("cpath", cpath)] {
+            if let Some(v) = value {
+                let current: mlua::String = package.get(key)?;
+                let expanded = expand_package_path(v, &current.as_bytes(), prefix);
+                package.set(key, self.lua.create_string(expanded)?)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The text of a Lua error without mlua's decorations.
+pub fn lua_message(e: mlua::Error) -> String {
+    match e {
+        mlua::Error::SyntaxError { message, .. } => message,
+        mlua::Error::RuntimeError(m) => m,
+        mlua::Error::CallbackError { cause, .. } => lua_message((*cause).clone()),
+        other => other.to_string(),
+    }
+}
