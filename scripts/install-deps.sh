@@ -12,6 +12,7 @@ PKGS=(
   lua-cjson
   # the Test::Nginx-compatible harness in t/lib
   perl libtest-base-perl libtext-diff-perl liburi-perl libtest-longstring-perl
+  libnginx-mod-stream
   # peers used by the test suites and the benchmarks
   redis-server memcached wrk curl
 )

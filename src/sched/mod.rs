@@ -124,11 +124,17 @@ fn step(lua: &Lua, r: Req, phase: Phase, ctx: &RequestCtx, args: MultiValue) -> 
         },
         Ok(_) => Outcome::Finished,
         Err(e) => {
-            let tb = traceback(lua, &thread);
+            let msg = crate::vm::lua_message(e);
+            // mlua appends the coroutine's traceback to the message; lay it
+            // out as lua-nginx-module does ("coroutine 0:" before the frames).
+            let (msg, frames) = match msg.split_once("\nstack traceback:\n") {
+                Some((m, f)) => (m.to_string(), f.to_string()),
+                None => (msg.clone(), traceback(lua, &thread)),
+            };
             log::error(
                 nginx_sys::NGX_LOG_ERR as usize,
                 r.log(),
-                &format!("lua entry thread aborted: runtime error: {}\n{tb}", crate::vm::lua_message(e)),
+                &format!("lua entry thread aborted: runtime error: {msg}\nstack traceback:\ncoroutine 0:\n{frames}"),
             );
             Outcome::Failed
         }
@@ -137,7 +143,7 @@ fn step(lua: &Lua, r: Req, phase: Phase, ctx: &RequestCtx, args: MultiValue) -> 
     outcome
 }
 
-/// The stack of a dead coroutine, in lua-nginx-module's layout.
+/// The frames of a dead coroutine's stack (tab-indented lines).
 fn traceback(lua: &Lua, thread: &mlua::Thread) -> String {
     let tb: mlua::Result<String> = lua
         .globals()
@@ -145,11 +151,8 @@ fn traceback(lua: &Lua, thread: &mlua::Thread) -> String {
         .and_then(|d| d.get::<Function>("traceback"))
         .and_then(|f| f.call((thread.clone(), "", 0)));
     match tb {
-        Ok(s) => {
-            let frames = s.trim_start_matches('\n').trim_start_matches("stack traceback:").trim_start_matches('\n');
-            format!("stack traceback:\ncoroutine 0:\n{frames}")
-        }
-        Err(_) => "stack traceback: unavailable".into(),
+        Ok(s) => s.trim_start_matches('\n').trim_start_matches("stack traceback:\n").to_string(),
+        Err(_) => "\t(unavailable)".into(),
     }
 }
 

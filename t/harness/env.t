@@ -4,9 +4,11 @@
 use strict;
 use warnings;
 
+use Config ();
 use FindBin ();
 use File::Temp ();
 use IO::Socket::INET ();
+use POSIX ();
 use Time::HiRes qw(sleep);
 use Test::More;
 
@@ -16,6 +18,13 @@ BEGIN {
         $ENV{TEST_NGINX_LOAD_MODULES} = '';
     }
 }
+
+# The nginx left running by TEST_NGINX_NO_CLEAN outlives the fixture; make
+# this process the subreaper of such orphans (Linux prctl) so that it can
+# reap that nginx below instead of leaving a zombie to PID 1.
+my %prctl_nr = ('x86_64-linux' => 157, 'aarch64-linux' => 167);
+my ($arch) = $Config::Config{archname} =~ /^(x86_64-linux|aarch64-linux)/;
+syscall($prctl_nr{$arch}, 36, 1, 0, 0, 0) if $arch;    # PR_SET_CHILD_SUBREAPER
 
 my $probe = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
                                   Listen => 1, ReuseAddr => 1) or die $!;
@@ -49,10 +58,8 @@ close $sock if $sock;
 # We started that nginx (through the fixture), so stop it.
 if ($pid) {
     kill 'QUIT', $pid;
-    for (1 .. 200) {
-        last unless kill 0, $pid;
-        my $stat = do { local (@ARGV, $/) = "/proc/$pid/stat"; <> } // '';
-        last if $stat =~ /^\d+ \(.*\) Z/s;
+    for (1 .. 250) {
+        last if waitpid($pid, POSIX::WNOHANG()) != 0;    # reaped, or not ours
         sleep 0.02;
     }
 }

@@ -15,7 +15,7 @@ use IO::Socket::UNIX ();
 use Socket qw(SOCK_STREAM SOCK_DGRAM);
 use POSIX qw(:sys_wait_h SIGTERM SIGKILL);
 use Time::HiRes qw(sleep time);
-use Test::Nginx::Util qw(bail_out parse_time is_running $Verbose add_cleanup_handler);
+use Test::Nginx::Util qw(bail_out parse_time add_cleanup_handler);
 
 our @EXPORT_OK = qw(start_tcp_server start_udp_server stop_server read_query);
 

@@ -98,8 +98,11 @@ sub run_test {
         return run_must_die($block, $config, $rand_ports);
     }
 
+    # Skipped and TODO blocks never need nginx (a TODO block's config often
+    # uses what is not implemented yet).
+    my $idle = $should_skip || $should_todo;
     my $started;
-    if (!$should_skip) {
+    if (!$idle) {
         setup_server_root();
         write_user_files($block, $rand_ports);
         write_config_file($block, $config, $rand_ports);
@@ -122,7 +125,7 @@ sub run_test {
     $ErrLogFilePos = 0;
     for my $rep (0 .. $RepeatEach - 1) {
         my @mocks;
-        if (!$should_skip) {
+        if (!$idle) {
             push @mocks, start_tcp_server($block) if defined $block->tcp_listen;
             push @mocks, start_udp_server($block) if defined $block->udp_listen;
             write_user_files($block, $rand_ports) if $rep > 0;
@@ -739,3 +742,68 @@ sub check_mock_queries {
 }
 
 1;
+__END__
+
+=head1 NAME
+
+Test::Nginx::Socket - this project's Test::Nginx-compatible test scaffold
+
+=head1 RUNNING
+
+    prove -I t/lib -r t/                 # all suites
+    TEST_NGINX_RANDOMIZE=1 prove -j4 -I t/lib -r t/
+
+Environment: TEST_NGINX_BINARY (default F<build/vendored/nginx>, else
+C<nginx> in PATH), TEST_NGINX_LOAD_MODULES (space separated .so paths;
+default F<build/vendored/ngx_http_lua_rs_module.so> when built; "" for
+none), TEST_NGINX_SERVER_PORT / TEST_NGINX_PORT (1984),
+TEST_NGINX_SERVROOT (F<t/servroot>), TEST_NGINX_RANDOMIZE (random port and
+per-process server root), TEST_NGINX_NO_CLEAN (leave the last nginx
+running), TEST_NGINX_LOG_LEVEL (debug), TEST_NGINX_TIMEOUT (3),
+TEST_NGINX_NO_SHUFFLE, TEST_NGINX_CHECK_ACCUM_ERR_LOG,
+TEST_NGINX_INIT_BY_LUA (Test::Nginx::Socket::Lua), TEST_NGINX_STREAM_PORT
+(Test::Nginx::Socket::Lua::Stream), TEST_NGINX_VERBOSE.  Defaults are
+provided for TEST_NGINX_REDIS_PORT (6379), TEST_NGINX_MEMCACHED_PORT
+(11211) and TEST_NGINX_RESOLVER (127.0.0.1:53, there is no network);
+TEST_NGINX_SERVER_ROOT and TEST_NGINX_HTML_DIR are set for tests to use.
+C<$TEST_NGINX_*> is expanded in every section; C<$TEST_NGINX_RAND_PORT_N>
+is a free port, the same for the whole block.
+
+=head1 SECTIONS
+
+Configuration: config, http_config, main_config, post_main_config,
+user_files, init, log_level, server_name.
+
+Requests: request (also C<eval> to an array of requests, or of packets),
+request_eval, request_body, more_headers (string or array), raw_request
+(string or array of pieces), raw_request_middle_delay, pipelined_requests,
+timeout, abort, wait, shutdown, http09, server_addr_for_client.
+
+Responses: error_code, error_code_like, response_body, response_body_eval,
+response_body_like, response_body_unlike, response_body_filters,
+response_headers (C<!Name> = absent), response_headers_like,
+raw_response_headers_like, raw_response_headers_unlike, charset,
+ignore_response.
+
+Logs: error_log, no_error_log, grep_error_log, grep_error_log_out,
+access_log, no_access_log, shutdown_error_log, no_shutdown_error_log.
+
+Peers: tcp_listen, tcp_reply, tcp_query, tcp_query_len, tcp_reply_delay,
+tcp_no_close, tcp_shutdown, tcp_shutdown_delay, udp_listen, udp_reply,
+udp_query, udp_reply_delay.
+
+Control: ONLY, SKIP, LAST, skip_nginx, skip_nginx2, skip_eval, todo,
+must_die.
+
+=head1 DIFFERENCES FROM UPSTREAM
+
+nginx is started for every block (upstream's default too) as a child of
+the test with C<daemon off>, and stopped with QUIT after the block.  A block
+whose nginx cannot start fails one test ("nginx started") instead of
+bailing out of the whole run.  After each block a test "nginx did not
+crash" fails (and only then appears) when nginx died or its error log shows
+a process exiting on a signal.  Test names carry the block name only (no
+script path prefix).  worker_connections defaults to 1024.  The server
+listens on 127.0.0.1 only.
+
+=cut
