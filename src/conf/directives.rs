@@ -8,7 +8,7 @@ use std::ptr;
 use nginx_sys::{
     ngx_command_t, ngx_conf_t, ngx_str_t, ngx_uint_t, NGX_CONF_BLOCK,
     NGX_CONF_FLAG, NGX_CONF_NOARGS, NGX_CONF_TAKE1, NGX_HTTP_LIF_CONF, NGX_HTTP_LOC_CONF,
-    NGX_HTTP_MAIN_CONF, NGX_HTTP_SRV_CONF,
+    NGX_HTTP_MAIN_CONF, NGX_HTTP_SIF_CONF, NGX_HTTP_SRV_CONF, NGX_CONF_2MORE,
 };
 
 use super::source::{absolute_path, inline_chunkname, Handler, Source};
@@ -104,6 +104,9 @@ macro_rules! setter {
 setter!(set_by_lua_inline, |cf: &Conf, post| by_lua(cf, slot(post), Form::Inline));
 setter!(set_by_lua_block, |cf: &Conf, post| by_lua(cf, slot(post), Form::Block));
 setter!(set_by_lua_file, |cf: &Conf, post| by_lua(cf, slot(post), Form::File));
+setter!(set_set_by_lua_inline, |cf: &Conf, _post| set_by_lua(cf, Form::Inline));
+setter!(set_set_by_lua_block, |cf: &Conf, _post| set_by_lua(cf, Form::Block));
+setter!(set_set_by_lua_file, |cf: &Conf, _post| set_by_lua(cf, Form::File));
 setter!(set_flag, |cf: &Conf, post| flag(cf, flag_field(post)));
 setter!(set_str, |cf: &Conf, post| string(cf, str_field(post)));
 
@@ -194,6 +197,49 @@ fn by_lua(cf: &Conf, slot: Slot, form: Form) -> Result<(), String> {
     Ok(())
 }
 
+/// `set_by_lua $var "code" [args]`, `set_by_lua_block $var { code }`,
+/// `set_by_lua_file $var path [args]`.
+fn set_by_lua(cf: &Conf, form: Form) -> Result<(), String> {
+    let directive = String::from_utf8_lossy(cf.arg(0)).into_owned();
+    let line = cf.line();
+    let var = cf.arg(1).to_vec();
+    let arg_start = 3;
+    let handler = match form {
+        Form::File => {
+            let path = cf.arg(2).to_vec();
+            let has_vars = path.contains(&b'$');
+            let path = if has_vars { path } else { absolute_path(&cf.prefix(), &path) };
+            let chunkname = format!("@{}", String::from_utf8_lossy(&path));
+            Handler { source: Source::File { path, has_vars }, chunkname }
+        }
+        Form::Inline | Form::Block => {
+            let code = match form {
+                Form::Block => cf.read_lua_block()?,
+                _ => cf.arg(2).to_vec(),
+            };
+            let chunkname = inline_chunkname("set_by_lua", &cf.file_basename(), line);
+            let main = module::main_conf_mut(cf);
+            let vm = module::vm(main).map_err(|e| format!("failed to create the Lua VM: {e}"))?;
+            let slot = vm.compile_inline(&code, &chunkname).map_err(|e| format!("failed to load inlined Lua code: {e}"))?;
+            Handler { source: Source::Inline { slot }, chunkname }
+        }
+    };
+    let mut args = Vec::new();
+    if !matches!(form, Form::Block) {
+        for a in cf.args().iter().skip(arg_start) {
+            args.push(crate::ffi::script::compile_complex(cf, a)?);
+        }
+    }
+    let _ = directive;
+    // SAFETY: cf->pool is the cycle pool; `allocate` drops the value with it,
+    // and the rewrite code referencing it lives exactly as long.
+    let data = unsafe { ngx::core::Pool::from_ngx_pool((*cf.raw()).pool).allocate(super::SetByLua { handler, args }) };
+    if data.is_null() {
+        return Err("no memory".into());
+    }
+    crate::ffi::script::add_set_code(cf, &var, crate::phase::set::run, data)
+}
+
 fn flag(cf: &Conf, field: FlagField) -> Result<(), String> {
     let v = cf.arg(1);
     let on = if v.eq_ignore_ascii_case(b"on") {
@@ -269,6 +315,7 @@ static STR_CPATH: StrField = StrField::PackageCpath;
 const MAIN: u32 = NGX_HTTP_MAIN_CONF;
 const ANY_LOC: u32 = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_HTTP_LIF_CONF;
 const LOC: u32 = NGX_HTTP_LOC_CONF | NGX_HTTP_LIF_CONF;
+const SET_CTX: u32 = NGX_HTTP_SRV_CONF | NGX_HTTP_SIF_CONF | NGX_HTTP_LOC_CONF | NGX_HTTP_LIF_CONF;
 
 type Setter = unsafe extern "C" fn(*mut ngx_conf_t, *mut ngx_command_t, *mut c_void) -> *mut c_char;
 
@@ -305,7 +352,7 @@ macro_rules! by_lua_family {
     };
 }
 
-const N_COMMANDS: usize = 7 * 3 + 6 + 2 + 1;
+const N_COMMANDS: usize = 7 * 3 + 3 + 6 + 2 + 1;
 
 /// The module's directives; nginx wants a mutable, null-terminated array.
 pub static mut COMMANDS: [ngx_command_t; N_COMMANDS] = {
@@ -324,6 +371,9 @@ pub static mut COMMANDS: [ngx_command_t; N_COMMANDS] = {
         access[0], access[1], access[2],
         content[0], content[1], content[2],
         log[0], log[1], log[2],
+        cmd(b"set_by_lua\0", SET_CTX | NGX_CONF_2MORE, set_set_by_lua_inline, ptr::null()),
+        cmd(b"set_by_lua_block\0", SET_CTX | NGX_CONF_BLOCK | NGX_CONF_TAKE1, set_set_by_lua_block, ptr::null()),
+        cmd(b"set_by_lua_file\0", SET_CTX | NGX_CONF_2MORE, set_set_by_lua_file, ptr::null()),
         cmd(b"lua_code_cache\0", ANY_LOC | NGX_CONF_FLAG, set_flag, p!(FLAG_CODE_CACHE)),
         cmd(b"lua_need_request_body\0", ANY_LOC | NGX_CONF_FLAG, set_flag, p!(FLAG_NEED_BODY)),
         cmd(

@@ -30,6 +30,13 @@ pub struct MainConf {
     pub vm: Option<LuaVm>,
 }
 
+/// One set_by_lua* directive: its code and the (compiled) arguments passed
+/// as ngx.arg. Lives in the cycle pool, referenced from the rewrite code.
+pub struct SetByLua {
+    pub handler: Handler,
+    pub args: Vec<*mut nginx_sys::ngx_http_complex_value_t>,
+}
+
 /// `server {}` conf: nothing yet, but nginx wants the slot.
 #[derive(Default)]
 pub struct SrvConf;

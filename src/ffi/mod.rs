@@ -9,6 +9,7 @@ pub mod log;
 pub mod phases;
 pub mod process;
 pub mod request;
+pub mod script;
 pub mod time;
 pub mod variables;
 

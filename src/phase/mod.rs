@@ -9,6 +9,7 @@ pub mod init;
 pub mod init_worker;
 pub mod log;
 pub mod rewrite;
+pub mod set;
 
 use mlua::Function;
 use nginx_sys::{ngx_int_t, NGX_DECLINED, NGX_DONE, NGX_ERROR, NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_OK};
