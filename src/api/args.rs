@@ -15,7 +15,7 @@
 
 use std::borrow::Cow;
 
-use mlua::{Lua, MultiValue, LuaString, Table, Value};
+use mlua::{Lua, LuaString, MultiValue, Table, Value};
 
 use super::codec::{check_string, escape_into, lua_type_name, unescape_uri, EscapeKind};
 use super::{raise, ApiResult};
@@ -72,7 +72,11 @@ pub(crate) fn parse_args(input: &[u8], max: usize) -> ParsedArgs<'_> {
                 start = i + 1;
             }
             b'&' => {
-                push(&mut parsed.pairs, key.take(), unescape_uri(&input[start..i]));
+                push(
+                    &mut parsed.pairs,
+                    key.take(),
+                    unescape_uri(&input[start..i]),
+                );
                 start = i + 1;
                 count += 1;
                 if max > 0 && count == max {
@@ -165,7 +169,10 @@ pub(crate) fn encode_table(lua: &Lua, t: &Table) -> ApiResult<Vec<u8>> {
                             push_pair(&mut out, &key, Some(&s.as_bytes()));
                         }
                         other => {
-                            failure = Some(format!("attempt to use {} as query arg value", lua_type_name(&other)));
+                            failure = Some(format!(
+                                "attempt to use {} as query arg value",
+                                lua_type_name(&other)
+                            ));
                             return Err(mlua::Error::runtime("stop"));
                         }
                     }
@@ -173,7 +180,10 @@ pub(crate) fn encode_table(lua: &Lua, t: &Table) -> ApiResult<Vec<u8>> {
                 })?;
             }
             other => {
-                failure = Some(format!("attempt to use {} as query arg value", lua_type_name(&other)));
+                failure = Some(format!(
+                    "attempt to use {} as query arg value",
+                    lua_type_name(&other)
+                ));
                 return Err(mlua::Error::runtime("stop"));
             }
         }
@@ -200,7 +210,9 @@ fn check_int(lua: &Lua, v: Value, arg: usize, func: &str) -> ApiResult<i32> {
         Value::String(_) => match lua.coerce_number(v.clone())? {
             Some(n) => n,
             None => {
-                return raise(format!("bad argument #{arg} to '{func}' (number expected, got string)"));
+                return raise(format!(
+                    "bad argument #{arg} to '{func}' (number expected, got string)"
+                ));
             }
         },
         other => {
@@ -214,44 +226,62 @@ fn check_int(lua: &Lua, v: Value, arg: usize, func: &str) -> ApiResult<i32> {
 }
 
 pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
-    super::set(lua, ngx, "encode_args", |lua, args: MultiValue| -> ApiResult<LuaString> {
-        if args.len() != 1 {
-            return raise(format!("expecting 1 argument but seen {}", args.len()));
-        }
-        let t = match args.into_iter().next() {
-            Some(Value::Table(t)) => t,
-            other => {
-                let got = other.as_ref().map(lua_type_name).unwrap_or("no value");
-                return raise(format!("bad argument #1 to 'encode_args' (table expected, got {got})"));
+    super::set(
+        lua,
+        ngx,
+        "encode_args",
+        |lua, args: MultiValue| -> ApiResult<LuaString> {
+            if args.len() != 1 {
+                return raise(format!("expecting 1 argument but seen {}", args.len()));
             }
-        };
-        let encoded = encode_table(lua, &t)?;
-        Ok(lua.create_string(encoded)?)
-    })?;
+            let t = match args.into_iter().next() {
+                Some(Value::Table(t)) => t,
+                other => {
+                    let got = other.as_ref().map(lua_type_name).unwrap_or("no value");
+                    return raise(format!(
+                        "bad argument #1 to 'encode_args' (table expected, got {got})"
+                    ));
+                }
+            };
+            let encoded = encode_table(lua, &t)?;
+            Ok(lua.create_string(encoded)?)
+        },
+    )?;
 
-    super::set(lua, ngx, "decode_args", |lua, args: MultiValue| -> ApiResult<MultiValue> {
-        let n = args.len();
-        if n != 1 && n != 2 {
-            return raise(format!("expecting 1 or 2 arguments but seen {n}"));
-        }
-        let mut args = args.into_iter();
-        let s = check_string(lua, args.next().unwrap_or(Value::Nil), 1, "decode_args")?;
-        let max = if n == 2 {
-            // lua-nginx-module applies a limit only when it is positive.
-            usize::try_from(check_int(lua, args.next().unwrap_or(Value::Nil), 2, "decode_args")?).unwrap_or(0)
-        } else {
-            DEFAULT_MAX_ARGS
-        };
-        let bytes = s.as_bytes();
-        let parsed = parse_args(&bytes, max);
-        let t = args_table(lua, &parsed.pairs)?;
-        let mut ret = MultiValue::new();
-        ret.push_back(Value::Table(t));
-        if parsed.truncated {
-            ret.push_back(Value::String(lua.create_string("truncated")?));
-        }
-        Ok(ret)
-    })?;
+    super::set(
+        lua,
+        ngx,
+        "decode_args",
+        |lua, args: MultiValue| -> ApiResult<MultiValue> {
+            let n = args.len();
+            if n != 1 && n != 2 {
+                return raise(format!("expecting 1 or 2 arguments but seen {n}"));
+            }
+            let mut args = args.into_iter();
+            let s = check_string(lua, args.next().unwrap_or(Value::Nil), 1, "decode_args")?;
+            let max = if n == 2 {
+                // lua-nginx-module applies a limit only when it is positive.
+                usize::try_from(check_int(
+                    lua,
+                    args.next().unwrap_or(Value::Nil),
+                    2,
+                    "decode_args",
+                )?)
+                .unwrap_or(0)
+            } else {
+                DEFAULT_MAX_ARGS
+            };
+            let bytes = s.as_bytes();
+            let parsed = parse_args(&bytes, max);
+            let t = args_table(lua, &parsed.pairs)?;
+            let mut ret = MultiValue::new();
+            ret.push_back(Value::Table(t));
+            if parsed.truncated {
+                ret.push_back(Value::String(lua.create_string("truncated")?));
+            }
+            Ok(ret)
+        },
+    )?;
 
     Ok(())
 }
@@ -283,7 +313,10 @@ mod tests {
     fn basic_pairs() {
         assert_eq!(
             pairs("a=1&b=2&c", 100),
-            (vec![p("a", Some("1")), p("b", Some("2")), p("c", None)], false)
+            (
+                vec![p("a", Some("1")), p("b", Some("2")), p("c", None)],
+                false
+            )
         );
         assert_eq!(pairs("", 100), (vec![], false));
         assert_eq!(pairs("a=", 100), (vec![p("a", Some(""))], false));
@@ -296,7 +329,10 @@ mod tests {
 
     #[test]
     fn unescaping() {
-        assert_eq!(pairs("a%20b=1%61+2", 100), (vec![p("a b", Some("1a 2"))], false));
+        assert_eq!(
+            pairs("a%20b=1%61+2", 100),
+            (vec![p("a b", Some("1a 2"))], false)
+        );
         assert_eq!(pairs("k=%zz%", 100), (vec![p("k", Some("%zz%"))], false));
         assert_eq!(pairs("%3D=%26", 100), (vec![p("=", Some("&"))], false));
         assert_eq!(pairs("+=+", 100), (vec![p(" ", Some(" "))], false));
@@ -312,7 +348,10 @@ mod tests {
         assert_eq!(pairs("a&b&", 2), (vec![p("a", None), p("b", None)], true));
         // empty-key pieces count too
         assert_eq!(pairs("=1&a&b", 2), (vec![p("a", None)], true));
-        let many = (0..150).map(|i| format!("k{i}={i}")).collect::<Vec<_>>().join("&");
+        let many = (0..150)
+            .map(|i| format!("k{i}={i}"))
+            .collect::<Vec<_>>()
+            .join("&");
         let (got, truncated) = pairs(&many, DEFAULT_MAX_ARGS);
         assert_eq!((got.len(), truncated), (100, true));
         let (got, truncated) = pairs(&many, 0);
@@ -323,28 +362,52 @@ mod tests {
     #[test]
     fn encode_and_tables() {
         let lua = Lua::new();
-        let t: Table = lua.load(r#"return {foo = 3, ["b r"] = "hello world"}"#).eval().unwrap();
+        let t: Table = lua
+            .load(r#"return {foo = 3, ["b r"] = "hello world"}"#)
+            .eval()
+            .unwrap();
         let s = String::from_utf8(encode_table(&lua, &t).ok().unwrap()).unwrap();
         let mut parts: Vec<&str> = s.split('&').collect();
         parts.sort();
         assert_eq!(parts, ["b%20r=hello%20world", "foo=3"]);
 
-        let t: Table = lua.load(r#"return {baz = {32, "hello", true, false}}"#).eval().unwrap();
-        assert_eq!(encode_table(&lua, &t).ok().unwrap(), b"baz=32&baz=hello&baz");
+        let t: Table = lua
+            .load(r#"return {baz = {32, "hello", true, false}}"#)
+            .eval()
+            .unwrap();
+        assert_eq!(
+            encode_table(&lua, &t).ok().unwrap(),
+            b"baz=32&baz=hello&baz"
+        );
 
-        let t: Table = lua.load(r#"return {a = true, b = false, c = {}}"#).eval().unwrap();
+        let t: Table = lua
+            .load(r#"return {a = true, b = false, c = {}}"#)
+            .eval()
+            .unwrap();
         assert_eq!(encode_table(&lua, &t).ok().unwrap(), b"a");
 
-        let t: Table = lua.load(r#"return {x = 1.5, ["a=&"] = "?/"}"#).eval().unwrap();
+        let t: Table = lua
+            .load(r#"return {x = 1.5, ["a=&"] = "?/"}"#)
+            .eval()
+            .unwrap();
         let s = String::from_utf8(encode_table(&lua, &t).ok().unwrap()).unwrap();
         let mut parts: Vec<&str> = s.split('&').collect();
         parts.sort();
         assert_eq!(parts, ["a%3D%26=%3F%2F", "x=1.5"]);
 
         for (src, msg) in [
-            ("return {1}", "attempt to use a non-string key in the \"args\" option table"),
-            ("return {a = print}", "attempt to use function as query arg value"),
-            ("return {a = {{}}}", "attempt to use table as query arg value"),
+            (
+                "return {1}",
+                "attempt to use a non-string key in the \"args\" option table",
+            ),
+            (
+                "return {a = print}",
+                "attempt to use function as query arg value",
+            ),
+            (
+                "return {a = {{}}}",
+                "attempt to use table as query arg value",
+            ),
         ] {
             let t: Table = lua.load(src).eval().unwrap();
             match encode_table(&lua, &t) {

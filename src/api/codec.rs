@@ -15,12 +15,14 @@
 
 use std::borrow::Cow;
 
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD, STANDARD_NO_PAD};
+use base64::engine::general_purpose::{
+    GeneralPurpose, GeneralPurposeConfig, STANDARD, STANDARD_NO_PAD,
+};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
 use hmac::{KeyInit, Mac};
 use md5::{Digest, Md5};
-use mlua::{Function, Lua, MultiValue, LuaString, Table, Value};
+use mlua::{Function, Lua, LuaString, MultiValue, Table, Value};
 use sha1::Sha1;
 
 use super::{raise, ApiResult};
@@ -131,7 +133,11 @@ pub(crate) fn escape_into(src: &[u8], kind: EscapeKind, out: &mut Vec<u8>) {
     let table = kind.table();
     for &b in src {
         if table[usize::from(b)] {
-            out.extend_from_slice(&[b'%', HEX_UPPER[usize::from(b >> 4)], HEX_UPPER[usize::from(b & 0xf)]]);
+            out.extend_from_slice(&[
+                b'%',
+                HEX_UPPER[usize::from(b >> 4)],
+                HEX_UPPER[usize::from(b & 0xf)],
+            ]);
         } else {
             out.push(b);
         }
@@ -146,7 +152,11 @@ fn escape_to_slice(src: &[u8], kind: EscapeKind, dst: &mut [u8]) -> usize {
     for &b in src {
         if table[usize::from(b)] {
             if let Some(d) = dst.get_mut(n..n + 3) {
-                d.copy_from_slice(&[b'%', HEX_UPPER[usize::from(b >> 4)], HEX_UPPER[usize::from(b & 0xf)]]);
+                d.copy_from_slice(&[
+                    b'%',
+                    HEX_UPPER[usize::from(b >> 4)],
+                    HEX_UPPER[usize::from(b & 0xf)],
+                ]);
             }
             n += 3;
         } else {
@@ -244,23 +254,6 @@ pub(crate) fn decode_base64_into(src: &[u8], dst: &mut [u8]) -> Option<usize> {
     NGX_BASE64_DECODER.decode_slice(&src[..end], dst).ok()
 }
 
-/// [`decode_base64_into`] into a new vector.
-pub(crate) fn decode_base64(src: &[u8]) -> Option<Vec<u8>> {
-    let mut out = vec![0; base64::decoded_len_estimate(src.len())];
-    let n = decode_base64_into(src, &mut out)?;
-    out.truncate(n);
-    Some(out)
-}
-
-/// Base64 with the standard alphabet, with or without `=` padding.
-pub(crate) fn encode_base64(src: &[u8], no_padding: bool) -> String {
-    if no_padding {
-        STANDARD_NO_PAD.encode(src)
-    } else {
-        STANDARD.encode(src)
-    }
-}
-
 /// Lowercase hex of `bytes` into `out` (which must be twice as long).
 fn hex_lower_into(bytes: &[u8], out: &mut [u8]) {
     for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
@@ -307,7 +300,9 @@ pub(crate) fn check_string(lua: &Lua, v: Value, arg: usize, func: &str) -> ApiRe
         Value::String(s) => Ok(s),
         Value::Integer(_) | Value::Number(_) => match lua.coerce_string(v)? {
             Some(s) => Ok(s),
-            None => raise(format!("bad argument #{arg} to '{func}' (string expected, got number)")),
+            None => raise(format!(
+                "bad argument #{arg} to '{func}' (string expected, got number)"
+            )),
         },
         other => raise(format!(
             "bad argument #{arg} to '{func}' (string expected, got {})",
@@ -346,7 +341,11 @@ const STACK_BUF: usize = 256;
 /// Runs `fill` on a scratch buffer of `len` bytes (on the stack when small)
 /// and returns a Lua string of the first `n` bytes, `n` being what `fill`
 /// returns (clamped to `len`).
-fn string_from_scratch(lua: &Lua, len: usize, fill: impl FnOnce(&mut [u8]) -> usize) -> mlua::Result<LuaString> {
+fn string_from_scratch(
+    lua: &Lua,
+    len: usize,
+    fill: impl FnOnce(&mut [u8]) -> usize,
+) -> mlua::Result<LuaString> {
     if len <= STACK_BUF {
         let mut buf = [0u8; STACK_BUF];
         let n = fill(&mut buf[..len]).min(len);
@@ -363,50 +362,80 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
     let tostring: Function = lua.globals().raw_get("tostring")?;
 
     let ts = tostring.clone();
-    super::set(lua, ngx, "md5", move |lua, s: Value| -> ApiResult<LuaString> {
-        let s = lenient_string(lua, &ts, s)?;
-        let hex = md5_hex(&s.as_bytes());
-        Ok(lua.create_string(hex)?)
-    })?;
+    super::set(
+        lua,
+        ngx,
+        "md5",
+        move |lua, s: Value| -> ApiResult<LuaString> {
+            let s = lenient_string(lua, &ts, s)?;
+            let hex = md5_hex(&s.as_bytes());
+            Ok(lua.create_string(hex)?)
+        },
+    )?;
 
     let ts = tostring.clone();
-    super::set(lua, ngx, "md5_bin", move |lua, s: Value| -> ApiResult<LuaString> {
-        let s = lenient_string(lua, &ts, s)?;
-        let digest = Md5::digest(&*s.as_bytes());
-        Ok(lua.create_string(digest.as_slice())?)
-    })?;
+    super::set(
+        lua,
+        ngx,
+        "md5_bin",
+        move |lua, s: Value| -> ApiResult<LuaString> {
+            let s = lenient_string(lua, &ts, s)?;
+            let digest = Md5::digest(&*s.as_bytes());
+            Ok(lua.create_string(digest.as_slice())?)
+        },
+    )?;
 
     let ts = tostring.clone();
-    super::set(lua, ngx, "sha1_bin", move |lua, s: Value| -> ApiResult<LuaString> {
-        let s = lenient_string(lua, &ts, s)?;
-        let digest = Sha1::digest(&*s.as_bytes());
-        Ok(lua.create_string(digest.as_slice())?)
-    })?;
+    super::set(
+        lua,
+        ngx,
+        "sha1_bin",
+        move |lua, s: Value| -> ApiResult<LuaString> {
+            let s = lenient_string(lua, &ts, s)?;
+            let digest = Sha1::digest(&*s.as_bytes());
+            Ok(lua.create_string(digest.as_slice())?)
+        },
+    )?;
 
     let ts = tostring.clone();
-    super::set(lua, ngx, "crc32_short", move |lua, s: Value| -> ApiResult<u32> {
-        let s = lenient_string(lua, &ts, s)?;
-        Ok(crc32fast::hash(&s.as_bytes()))
-    })?;
+    super::set(
+        lua,
+        ngx,
+        "crc32_short",
+        move |lua, s: Value| -> ApiResult<u32> {
+            let s = lenient_string(lua, &ts, s)?;
+            Ok(crc32fast::hash(&s.as_bytes()))
+        },
+    )?;
 
     let ts = tostring.clone();
-    super::set(lua, ngx, "crc32_long", move |lua, s: Value| -> ApiResult<u32> {
-        let s = lenient_string(lua, &ts, s)?;
-        Ok(crc32fast::hash(&s.as_bytes()))
-    })?;
+    super::set(
+        lua,
+        ngx,
+        "crc32_long",
+        move |lua, s: Value| -> ApiResult<u32> {
+            let s = lenient_string(lua, &ts, s)?;
+            Ok(crc32fast::hash(&s.as_bytes()))
+        },
+    )?;
 
-    super::set(lua, ngx, "hmac_sha1", |lua, args: MultiValue| -> ApiResult<LuaString> {
-        if args.len() != 2 {
-            return raise(format!("expecting 2 arguments, but got {}", args.len()));
-        }
-        let mut args = args.into_iter();
-        let key = check_string(lua, args.next().unwrap_or(Value::Nil), 1, "hmac_sha1")?;
-        let msg = check_string(lua, args.next().unwrap_or(Value::Nil), 2, "hmac_sha1")?;
-        match hmac_sha1(&key.as_bytes(), &msg.as_bytes()) {
-            Some(mac) => Ok(lua.create_string(mac)?),
-            None => raise("failed to compute HMAC-SHA1"),
-        }
-    })?;
+    super::set(
+        lua,
+        ngx,
+        "hmac_sha1",
+        |lua, args: MultiValue| -> ApiResult<LuaString> {
+            if args.len() != 2 {
+                return raise(format!("expecting 2 arguments, but got {}", args.len()));
+            }
+            let mut args = args.into_iter();
+            let key = check_string(lua, args.next().unwrap_or(Value::Nil), 1, "hmac_sha1")?;
+            let msg = check_string(lua, args.next().unwrap_or(Value::Nil), 2, "hmac_sha1")?;
+            match hmac_sha1(&key.as_bytes(), &msg.as_bytes()) {
+                Some(mac) => Ok(lua.create_string(mac)?),
+                None => raise("failed to compute HMAC-SHA1"),
+            }
+        },
+    )?;
 
     let ts = tostring.clone();
     super::set(
@@ -419,32 +448,46 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
                 Value::Nil | Value::Boolean(false) => false,
                 Value::Boolean(true) => true,
                 other => {
-                    return raise(format!("bad no_padding: boolean expected, got {}", lua_type_name(&other)));
+                    return raise(format!(
+                        "bad no_padding: boolean expected, got {}",
+                        lua_type_name(&other)
+                    ));
                 }
             };
             let src = s.as_bytes();
-            let engine = if no_padding { &STANDARD_NO_PAD } else { &STANDARD };
+            let engine = if no_padding {
+                &STANDARD_NO_PAD
+            } else {
+                &STANDARD
+            };
             let Some(len) = base64::encoded_len(src.len(), !no_padding) else {
                 return raise("string too long");
             };
-            Ok(string_from_scratch(lua, len, |buf| engine.encode_slice(&src, buf).unwrap_or(0))?)
+            Ok(string_from_scratch(lua, len, |buf| {
+                engine.encode_slice(&src, buf).unwrap_or(0)
+            })?)
         },
     )?;
 
-    super::set(lua, ngx, "decode_base64", |lua, s: Value| -> ApiResult<Option<LuaString>> {
-        let Value::String(s) = s else {
-            return raise("string argument only");
-        };
-        let src = s.as_bytes();
-        let mut ok = true;
-        let out = string_from_scratch(lua, base64::decoded_len_estimate(src.len()), |buf| {
-            decode_base64_into(&src, buf).unwrap_or_else(|| {
-                ok = false;
-                0
-            })
-        })?;
-        Ok(ok.then_some(out))
-    })?;
+    super::set(
+        lua,
+        ngx,
+        "decode_base64",
+        |lua, s: Value| -> ApiResult<Option<LuaString>> {
+            let Value::String(s) = s else {
+                return raise("string argument only");
+            };
+            let src = s.as_bytes();
+            let mut ok = true;
+            let out = string_from_scratch(lua, base64::decoded_len_estimate(src.len()), |buf| {
+                decode_base64_into(&src, buf).unwrap_or_else(|| {
+                    ok = false;
+                    0
+                })
+            })?;
+            Ok(ok.then_some(out))
+        },
+    )?;
 
     let ts = tostring.clone();
     super::set(
@@ -460,7 +503,10 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
                     None => {
                         // lua-resty-core builds this message with `..`, which
                         // formats the number the way tostring does.
-                        let shown = lua.coerce_string(kind)?.map(|s| s.to_string_lossy()).unwrap_or_default();
+                        let shown = lua
+                            .coerce_string(kind)?
+                            .map(|s| s.to_string_lossy())
+                            .unwrap_or_default();
                         return raise(format!("\"type\" {shown} out of range"));
                     }
                 },
@@ -472,30 +518,47 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
                 drop(src);
                 return Ok(s);
             }
-            Ok(string_from_scratch(lua, len, |buf| escape_to_slice(&src, kind, buf))?)
+            Ok(string_from_scratch(lua, len, |buf| {
+                escape_to_slice(&src, kind, buf)
+            })?)
         },
     )?;
 
     let ts = tostring;
-    super::set(lua, ngx, "unescape_uri", move |lua, s: Value| -> ApiResult<LuaString> {
-        let s = lenient_string(lua, &ts, s)?;
-        let src = s.as_bytes();
-        match unescape_uri(&src) {
-            Cow::Borrowed(_) => {
-                drop(src);
-                Ok(s)
+    super::set(
+        lua,
+        ngx,
+        "unescape_uri",
+        move |lua, s: Value| -> ApiResult<LuaString> {
+            let s = lenient_string(lua, &ts, s)?;
+            let src = s.as_bytes();
+            match unescape_uri(&src) {
+                Cow::Borrowed(_) => {
+                    drop(src);
+                    Ok(s)
+                }
+                Cow::Owned(v) => Ok(lua.create_string(v)?),
             }
-            Cow::Owned(v) => Ok(lua.create_string(v)?),
-        }
-    })?;
+        },
+    )?;
 
-    super::set(lua, ngx, "quote_sql_str", |lua, args: MultiValue| -> ApiResult<LuaString> {
-        if args.len() != 1 {
-            return raise("expecting one argument");
-        }
-        let s = check_string(lua, args.into_iter().next().unwrap_or(Value::Nil), 1, "quote_sql_str")?;
-        Ok(lua.create_string(quote_sql_str(&s.as_bytes()))?)
-    })?;
+    super::set(
+        lua,
+        ngx,
+        "quote_sql_str",
+        |lua, args: MultiValue| -> ApiResult<LuaString> {
+            if args.len() != 1 {
+                return raise("expecting one argument");
+            }
+            let s = check_string(
+                lua,
+                args.into_iter().next().unwrap_or(Value::Nil),
+                1,
+                "quote_sql_str",
+            )?;
+            Ok(lua.create_string(quote_sql_str(&s.as_bytes()))?)
+        },
+    )?;
 
     Ok(())
 }
@@ -503,6 +566,23 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`decode_base64_into`] into a new vector.
+    fn decode_base64(src: &[u8]) -> Option<Vec<u8>> {
+        let mut out = vec![0; base64::decoded_len_estimate(src.len())];
+        let n = decode_base64_into(src, &mut out)?;
+        out.truncate(n);
+        Some(out)
+    }
+
+    /// Base64 with the standard alphabet, with or without `=` padding.
+    fn encode_base64(src: &[u8], no_padding: bool) -> String {
+        if no_padding {
+            STANDARD_NO_PAD.encode(src)
+        } else {
+            STANDARD.encode(src)
+        }
+    }
 
     fn esc(s: &[u8], kind: EscapeKind) -> Vec<u8> {
         let mut out = Vec::new();
@@ -529,8 +609,8 @@ mod tests {
         assert_eq!(
             Sha1::digest(b"abc").as_slice(),
             &[
-                0xa9, 0x99, 0x3e, 0x36, 0x47, 0x06, 0x81, 0x6a, 0xba, 0x3e, 0x25, 0x71, 0x78, 0x50, 0xc2, 0x6c, 0x9c, 0xd0,
-                0xd8, 0x9d
+                0xa9, 0x99, 0x3e, 0x36, 0x47, 0x06, 0x81, 0x6a, 0xba, 0x3e, 0x25, 0x71, 0x78, 0x50,
+                0xc2, 0x6c, 0x9c, 0xd0, 0xd8, 0x9d
             ]
         );
         // RFC 2202 test case 2.
@@ -545,15 +625,39 @@ mod tests {
 
     #[test]
     fn escape_tables() {
-        assert_eq!(kept(EscapeKind::UriComponent), "!'()*-.0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz~");
-        assert_eq!(esc(b"a b/c?d=e&f+g", EscapeKind::UriComponent), b"a%20b%2Fc%3Fd%3De%26f%2Bg");
-        assert_eq!(esc("a 你".as_bytes(), EscapeKind::UriComponent), b"a%20%E4%BD%A0");
-        assert_eq!(esc(b"\x00\x1f\x7f\xff", EscapeKind::UriComponent), b"%00%1F%7F%FF");
-        assert_eq!(esc(b"/a b?c#d%e+f&g=h", EscapeKind::Uri), b"/a%20b%3Fc%23d%25e+f&g=h");
+        assert_eq!(
+            kept(EscapeKind::UriComponent),
+            "!'()*-.0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz~"
+        );
+        assert_eq!(
+            esc(b"a b/c?d=e&f+g", EscapeKind::UriComponent),
+            b"a%20b%2Fc%3Fd%3De%26f%2Bg"
+        );
+        assert_eq!(
+            esc("a 你".as_bytes(), EscapeKind::UriComponent),
+            b"a%20%E4%BD%A0"
+        );
+        assert_eq!(
+            esc(b"\x00\x1f\x7f\xff", EscapeKind::UriComponent),
+            b"%00%1F%7F%FF"
+        );
+        assert_eq!(
+            esc(b"/a b?c#d%e+f&g=h", EscapeKind::Uri),
+            b"/a%20b%3Fc%23d%25e+f&g=h"
+        );
         assert_eq!(esc(b"a b+c", EscapeKind::Args), b"a%20b%2Bc");
-        assert_eq!(esc(b"<a href=\"x\">'#%", EscapeKind::Html), b"<a%20href=%22x%22>%27%23%25");
-        assert_eq!(esc(b"url=\"a b\"#'", EscapeKind::Refresh), b"url=%22a%20b%22#%27");
-        assert_eq!(esc(b"k e%y\n\x7f\x80", EscapeKind::Memcached), b"k%20e%25y%0A\x7f\x80");
+        assert_eq!(
+            esc(b"<a href=\"x\">'#%", EscapeKind::Html),
+            b"<a%20href=%22x%22>%27%23%25"
+        );
+        assert_eq!(
+            esc(b"url=\"a b\"#'", EscapeKind::Refresh),
+            b"url=%22a%20b%22#%27"
+        );
+        assert_eq!(
+            esc(b"k e%y\n\x7f\x80", EscapeKind::Memcached),
+            b"k%20e%25y%0A\x7f\x80"
+        );
         assert_eq!(esc(b"a b%", EscapeKind::MailAuth), b"a%20b%25");
         assert_eq!(EscapeKind::from_number(6), Some(EscapeKind::MailAuth));
         assert_eq!(EscapeKind::from_number(7), None);
@@ -596,7 +700,10 @@ mod tests {
     fn sql_quoting() {
         assert_eq!(quote_sql_str(b""), b"''");
         assert_eq!(quote_sql_str(b"abc"), b"'abc'");
-        assert_eq!(quote_sql_str(b"a'b\"c\\d\n\r\t\x08\x1a\x00"), b"'a\\'b\\\"c\\\\d\\n\\r\\t\\b\\Z\\0'".to_vec());
+        assert_eq!(
+            quote_sql_str(b"a'b\"c\\d\n\r\t\x08\x1a\x00"),
+            b"'a\\'b\\\"c\\\\d\\n\\r\\t\\b\\Z\\0'".to_vec()
+        );
         assert_eq!(quote_sql_str("你'".as_bytes()), "'你\\''".as_bytes());
     }
 }

@@ -73,14 +73,19 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 }
 
 const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 fn weekday_name(tm: &Tm) -> &'static str {
     WEEKDAYS.get(tm.wday as usize).copied().unwrap_or("???")
 }
 
 fn month_name(tm: &Tm) -> &'static str {
-    MONTHS.get(tm.mon.wrapping_sub(1) as usize).copied().unwrap_or("???")
+    MONTHS
+        .get(tm.mon.wrapping_sub(1) as usize)
+        .copied()
+        .unwrap_or("???")
 }
 
 /// A small fixed buffer that formatted text is written into (no allocation).
@@ -141,7 +146,11 @@ pub fn http_time(t: i64) -> TimeBuf {
 /// nginx writes them for old browsers.
 pub fn cookie_time(t: i64) -> TimeBuf {
     let tm = gmtime(t);
-    let (year, width) = if tm.year > 2037 { (tm.year, 4) } else { (tm.year % 100, 2) };
+    let (year, width) = if tm.year > 2037 {
+        (tm.year, 4)
+    } else {
+        (tm.year % 100, 2)
+    };
     TimeBuf::format(format_args!(
         "{}, {:02}-{}-{:0width$} {:02}:{:02}:{:02} GMT",
         weekday_name(&tm),
@@ -174,7 +183,11 @@ pub fn parse_http_time(s: &[u8]) -> Option<i64> {
 
     // The weekday ends at ',' (RFC 1123 / RFC 850) or ' ' (asctime).
     let sep = s.iter().position(|&b| b == b',' || b == b' ')?;
-    let mut fmt = if s[sep] == b' ' { Some(Fmt::Isoc) } else { None };
+    let mut fmt = if s[sep] == b' ' {
+        Some(Fmt::Isoc)
+    } else {
+        None
+    };
     let mut p = sep + 1;
     while p < s.len() && s[p] == b' ' {
         p += 1;
@@ -286,7 +299,11 @@ pub fn parse_http_time(s: &[u8]) -> Option<i64> {
     // months are renumbered March = 1 .. February = 12, January and February
     // belonging to the previous year. The arithmetic wraps like nginx's
     // unsigned one, so odd inputs (years before 1970, year 0) give nginx's answer.
-    let (month, year) = if month <= 1 { (month + 11, year.wrapping_sub(1)) } else { (month - 1, year) };
+    let (month, year) = if month <= 1 {
+        (month + 11, year.wrapping_sub(1))
+    } else {
+        (month - 1, year)
+    };
     let days = 365u64
         .wrapping_mul(year)
         .wrapping_add(year / 4)
@@ -298,7 +315,9 @@ pub fn parse_http_time(s: &[u8]) -> Option<i64> {
         .wrapping_sub(1)
         .wrapping_sub(719_527)
         .wrapping_add(31 + 28);
-    let time = days.wrapping_mul(86_400).wrapping_add(hour * 3600 + min * 60 + sec);
+    let time = days
+        .wrapping_mul(86_400)
+        .wrapping_add(hour * 3600 + min * 60 + sec);
     Some(time as i64)
 }
 
@@ -324,7 +343,9 @@ fn seconds_arg(v: &Value) -> Option<i64> {
 }
 
 pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
-    super::set(lua, ngx, "time", |_, ()| -> ApiResult<i64> { Ok(clock::cached().sec) })?;
+    super::set(lua, ngx, "time", |_, ()| -> ApiResult<i64> {
+        Ok(clock::cached().sec)
+    })?;
 
     super::set(lua, ngx, "now", |_, ()| -> ApiResult<f64> {
         let t = clock::cached();
@@ -353,28 +374,43 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
         Ok(lua.create_string(format_datetime(&tm).as_bytes())?)
     })?;
 
-    super::set(lua, ngx, "http_time", |lua, sec: Value| -> ApiResult<LuaString> {
-        let Some(sec) = seconds_arg(&sec) else {
-            return raise("number argument only");
-        };
-        Ok(lua.create_string(http_time(sec).as_bytes())?)
-    })?;
+    super::set(
+        lua,
+        ngx,
+        "http_time",
+        |lua, sec: Value| -> ApiResult<LuaString> {
+            let Some(sec) = seconds_arg(&sec) else {
+                return raise("number argument only");
+            };
+            Ok(lua.create_string(http_time(sec).as_bytes())?)
+        },
+    )?;
 
-    super::set(lua, ngx, "cookie_time", |lua, sec: Value| -> ApiResult<LuaString> {
-        let Some(sec) = seconds_arg(&sec) else {
-            return raise("number argument only");
-        };
-        Ok(lua.create_string(cookie_time(sec).as_bytes())?)
-    })?;
+    super::set(
+        lua,
+        ngx,
+        "cookie_time",
+        |lua, sec: Value| -> ApiResult<LuaString> {
+            let Some(sec) = seconds_arg(&sec) else {
+                return raise("number argument only");
+            };
+            Ok(lua.create_string(cookie_time(sec).as_bytes())?)
+        },
+    )?;
 
-    super::set(lua, ngx, "parse_http_time", |_, s: Value| -> ApiResult<Option<i64>> {
-        let Value::String(s) = s else {
-            return raise("string argument only");
-        };
-        // lua-resty-core cannot tell nginx's error value (-1) from a time, so
-        // -1 is nil there too.
-        Ok(parse_http_time(&s.as_bytes()).filter(|&t| t != -1))
-    })?;
+    super::set(
+        lua,
+        ngx,
+        "parse_http_time",
+        |_, s: Value| -> ApiResult<Option<i64>> {
+            let Value::String(s) = s else {
+                return raise("string argument only");
+            };
+            // lua-resty-core cannot tell nginx's error value (-1) from a time, so
+            // -1 is nil there too.
+            Ok(parse_http_time(&s.as_bytes()).filter(|&t| t != -1))
+        },
+    )?;
 
     Ok(())
 }
@@ -398,41 +434,98 @@ mod tests {
                 wday: 4
             }
         );
-        assert_eq!(format_datetime(&gmtime(1_290_079_655)).as_str(), "2010-11-18 11:27:35");
+        assert_eq!(
+            format_datetime(&gmtime(1_290_079_655)).as_str(),
+            "2010-11-18 11:27:35"
+        );
         assert_eq!(format_date(&gmtime(951_782_400)).as_str(), "2000-02-29");
-        assert_eq!(format_datetime(&gmtime(4_102_444_799)).as_str(), "2099-12-31 23:59:59");
+        assert_eq!(
+            format_datetime(&gmtime(4_102_444_799)).as_str(),
+            "2099-12-31 23:59:59"
+        );
         // nginx's clamps
         assert_eq!(format_datetime(&gmtime(-5)).as_str(), "1970-01-01 00:00:00");
-        assert_eq!(format_datetime(&gmtime(i64::MAX)).as_str(), "9999-12-31 23:59:59");
+        assert_eq!(
+            format_datetime(&gmtime(i64::MAX)).as_str(),
+            "9999-12-31 23:59:59"
+        );
         assert_eq!(gmtime(i64::MAX).wday, 5); // a Friday
     }
 
     #[test]
     fn http_and_cookie_time() {
-        assert_eq!(http_time(1_290_079_655).as_str(), "Thu, 18 Nov 2010 11:27:35 GMT");
+        assert_eq!(
+            http_time(1_290_079_655).as_str(),
+            "Thu, 18 Nov 2010 11:27:35 GMT"
+        );
         assert_eq!(http_time(0).as_str(), "Thu, 01 Jan 1970 00:00:00 GMT");
-        assert_eq!(cookie_time(1_290_079_655).as_str(), "Thu, 18-Nov-10 11:27:35 GMT");
+        assert_eq!(
+            cookie_time(1_290_079_655).as_str(),
+            "Thu, 18-Nov-10 11:27:35 GMT"
+        );
         assert_eq!(cookie_time(0).as_str(), "Thu, 01-Jan-70 00:00:00 GMT");
-        assert_eq!(cookie_time(2_145_916_799).as_str(), "Thu, 31-Dec-37 23:59:59 GMT");
-        assert_eq!(cookie_time(2_145_916_800).as_str(), "Fri, 01-Jan-2038 00:00:00 GMT");
-        assert_eq!(cookie_time(2_177_452_800).as_str(), "Sat, 01-Jan-2039 00:00:00 GMT");
-        assert_eq!(http_time(i64::MAX).as_str(), "Fri, 31 Dec 9999 23:59:59 GMT");
+        assert_eq!(
+            cookie_time(2_145_916_799).as_str(),
+            "Thu, 31-Dec-37 23:59:59 GMT"
+        );
+        assert_eq!(
+            cookie_time(2_145_916_800).as_str(),
+            "Fri, 01-Jan-2038 00:00:00 GMT"
+        );
+        assert_eq!(
+            cookie_time(2_177_452_800).as_str(),
+            "Sat, 01-Jan-2039 00:00:00 GMT"
+        );
+        assert_eq!(
+            http_time(i64::MAX).as_str(),
+            "Fri, 31 Dec 9999 23:59:59 GMT"
+        );
     }
 
     #[test]
     fn parse_formats() {
-        assert_eq!(parse_http_time(b"Thu, 18 Nov 2010 11:27:35 GMT"), Some(1_290_079_655));
-        assert_eq!(parse_http_time(b"Thursday, 18-Nov-10 11:27:35 GMT"), Some(1_290_079_655));
-        assert_eq!(parse_http_time(b"Thu Nov 18 11:27:35 2010"), Some(1_290_079_655));
-        assert_eq!(parse_http_time(b"Sun Nov  6 08:49:37 1994"), Some(784_111_777));
-        assert_eq!(parse_http_time(b"Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
-        assert_eq!(parse_http_time(b"Sunday, 06-Nov-94 08:49:37 GMT"), Some(784_111_777));
+        assert_eq!(
+            parse_http_time(b"Thu, 18 Nov 2010 11:27:35 GMT"),
+            Some(1_290_079_655)
+        );
+        assert_eq!(
+            parse_http_time(b"Thursday, 18-Nov-10 11:27:35 GMT"),
+            Some(1_290_079_655)
+        );
+        assert_eq!(
+            parse_http_time(b"Thu Nov 18 11:27:35 2010"),
+            Some(1_290_079_655)
+        );
+        assert_eq!(
+            parse_http_time(b"Sun Nov  6 08:49:37 1994"),
+            Some(784_111_777)
+        );
+        assert_eq!(
+            parse_http_time(b"Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(
+            parse_http_time(b"Sunday, 06-Nov-94 08:49:37 GMT"),
+            Some(784_111_777)
+        );
         assert_eq!(parse_http_time(b"Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
-        assert_eq!(parse_http_time(b"Tue, 29 Feb 2000 12:00:00 GMT"), Some(951_825_600));
+        assert_eq!(
+            parse_http_time(b"Tue, 29 Feb 2000 12:00:00 GMT"),
+            Some(951_825_600)
+        );
         // lenient like nginx: the weekday and zone are not checked
-        assert_eq!(parse_http_time(b"Xyz, 18 Nov 2010 11:27:35"), Some(1_290_079_655));
-        assert_eq!(parse_http_time(b"Thu,18 Nov 2010 11:27:35"), Some(1_290_079_655));
-        assert_eq!(parse_http_time(b"Thu, 18 Nxx 2010 11:27:35 GMT"), Some(1_290_079_655));
+        assert_eq!(
+            parse_http_time(b"Xyz, 18 Nov 2010 11:27:35"),
+            Some(1_290_079_655)
+        );
+        assert_eq!(
+            parse_http_time(b"Thu,18 Nov 2010 11:27:35"),
+            Some(1_290_079_655)
+        );
+        assert_eq!(
+            parse_http_time(b"Thu, 18 Nxx 2010 11:27:35 GMT"),
+            Some(1_290_079_655)
+        );
         // before the epoch the result is negative, as nginx computes it
         assert_eq!(parse_http_time(b"Wed, 31 Dec 1969 23:59:00 GMT"), Some(-60));
     }
@@ -455,7 +548,12 @@ mod tests {
             b"Thu, 18 Nov 20x0 11:27:35 GMT",
             b"Thu, 18 Nov 2010 11-27-35 GMT",
         ] {
-            assert_eq!(parse_http_time(bad), None, "{}", String::from_utf8_lossy(bad));
+            assert_eq!(
+                parse_http_time(bad),
+                None,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
         // a 29th of February is fine in leap years, including 2000
         assert!(parse_http_time(b"Tue, 29 Feb 2000 11:27:35 GMT").is_some());
@@ -463,9 +561,20 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        for t in [0, 1, 59, 86_399, 86_400, 951_782_400, 1_290_079_655, 1_700_000_000, 4_102_444_799, 253_402_300_799] {
+        for t in [
+            0,
+            1,
+            59,
+            86_399,
+            86_400,
+            951_782_400,
+            1_290_079_655,
+            1_700_000_000,
+            4_102_444_799,
+            253_402_300_799,
+        ] {
             assert_eq!(parse_http_time(http_time(t).as_bytes()), Some(t), "{t}");
-            if t < 2_145_916_800 && t >= 0 {
+            if (0..2_145_916_800).contains(&t) {
                 // two-digit years only round-trip inside 1970..2069
                 assert_eq!(parse_http_time(cookie_time(t).as_bytes()), Some(t), "{t}");
             }
@@ -473,7 +582,10 @@ mod tests {
         // every day of a few years, to walk all months and leap days
         let mut t = 946_684_800; // 2000-01-01
         while t < 1_104_537_600 {
-            assert_eq!(parse_http_time(http_time(t + 3723).as_bytes()), Some(t + 3723));
+            assert_eq!(
+                parse_http_time(http_time(t + 3723).as_bytes()),
+                Some(t + 3723)
+            );
             t += 86_400;
         }
     }

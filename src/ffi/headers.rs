@@ -1,8 +1,43 @@
 //! Response and request header plumbing over nginx's header lists.
+//!
+//! Response headers live in `r->headers_out.headers` (a list of
+//! `ngx_table_elt_t`; an element with `hash == 0` is deleted). nginx also keeps
+//! pointers to some of them in dedicated `headers_out` fields (`server`,
+//! `date`, `content_length`, ...) and keeps Content-Type outside the list
+//! altogether; its header filter relies on both. [`set_resp_header`] keeps
+//! list and fields consistent the way lua-nginx-module's `ngx.header` does.
+//!
+//! nginx 1.22 and 1.23+ differ: 1.23 added `ngx_table_elt_t.next` and turned
+//! the multi-value fields (`cache_control`, `link`) from arrays of pointers
+//! into linked lists. New elements are zeroed (so `next` is null when it
+//! exists) and the multi-value fields go through [`MultiField`], implemented
+//! for both field types, so no code names a field missing in one version.
 
-use nginx_sys::ngx_http_set_content_type;
+use std::mem::{offset_of, size_of};
+use std::ptr;
+
+use nginx_sys::{
+    ngx_array_push, ngx_array_t, ngx_atoof, ngx_http_headers_out_t, ngx_http_set_content_type, ngx_http_time,
+    ngx_list_push, ngx_list_t, ngx_palloc, ngx_pnalloc, ngx_pool_t, ngx_str_t, ngx_table_elt_t, ngx_uint_t,
+    time_t, NGX_HTTP_SWITCHING_PROTOCOLS,
+};
 
 use super::request::Req;
+
+extern "C" {
+    /// nginx's HTTP date parser (`ngx_http_parse_time` is a macro for it);
+    /// exported by every nginx binary that loads dynamic modules.
+    fn ngx_parse_http_time(value: *mut u8, len: usize) -> time_t;
+}
+
+/// Marks `headers_out.content_type` as deliberately emptied by Lua (its data
+/// points here with length 0), so the default type is not added later
+/// (lua-nginx-module's `ctx->mime_set`). nginx only ever looks at the length.
+static MIME_CLEARED: u8 = 0;
+
+fn mime_cleared(ct: &ngx_str_t) -> bool {
+    ct.len == 0 && ptr::eq(ct.data as *const u8, &MIME_CLEARED)
+}
 
 /// Before the header goes out: the default Content-Type (when
 /// `lua_use_default_type` is on and none was set) and, unless Lua set headers
@@ -11,7 +46,11 @@ pub fn prepare_default_headers(r: Req, use_default_type: bool, headers_set: bool
     // SAFETY: the request is alive (Req invariant); we only touch headers_out.
     unsafe {
         let raw = r.get();
-        if use_default_type && raw.headers_out.content_type.len == 0 && raw.headers_out.status != 304 {
+        if use_default_type
+            && raw.headers_out.content_type.len == 0
+            && !mime_cleared(&raw.headers_out.content_type)
+            && raw.headers_out.status != 304
+        {
             ngx_http_set_content_type(r.raw());
         }
         if !headers_set {
@@ -63,5 +102,768 @@ pub fn set_location(r: Req, uri: &[u8]) -> bool {
             true
         }
         None => false,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// ngx.header: names, values, escaping
+// ---------------------------------------------------------------------------
+
+/// Builds a 256-entry "must be percent-encoded" table.
+const fn escape_table(chars: &[u8], controls: bool, keep_tab: bool, high: bool) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (controls && i < 0x20 && !(keep_tab && i == 0x09)) || i == 0x7f || (high && i >= 0x80);
+        i += 1;
+    }
+    let mut j = 0;
+    while j < chars.len() {
+        t[chars[j] as usize] = true;
+        j += 1;
+    }
+    t
+}
+
+/// Header names: controls, DEL, non-ASCII and the HTTP separators.
+static ESCAPE_NAME: [bool; 256] = escape_table(b" \"(),/:;<=>?@[\\]{}", true, false, true);
+/// Header values: controls except TAB, and DEL (no CR/LF injection).
+static ESCAPE_VALUE: [bool; 256] = escape_table(b"", true, true, false);
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// `ngx_hash(key, c)` over the lower-cased bytes (`ngx_hash_key_lc`).
+const fn hash_lc(s: &[u8]) -> ngx_uint_t {
+    let mut h: ngx_uint_t = 0;
+    let mut i = 0;
+    while i < s.len() {
+        h = h.wrapping_mul(31).wrapping_add(s[i].to_ascii_lowercase() as ngx_uint_t);
+        i += 1;
+    }
+    h
+}
+
+const LOCATION_HASH: ngx_uint_t = hash_lc(b"location");
+
+/// Copies `src` into the pool, NUL-terminated, `_` turned into `-` when
+/// `underscores` is set and the bytes of `table` percent-encoded.
+fn pool_escaped(pool: *mut ngx_pool_t, src: &[u8], table: &[bool; 256], underscores: bool) -> Option<ngx_str_t> {
+    let extra = 2 * src.iter().filter(|&&b| table[usize::from(b)]).count();
+    let len = src.len() + extra;
+    // SAFETY: the pool is the live request pool; we write exactly len + 1 bytes.
+    unsafe {
+        let p = ngx_pnalloc(pool, len + 1) as *mut u8;
+        if p.is_null() {
+            return None;
+        }
+        let out = std::slice::from_raw_parts_mut(p, len + 1);
+        let mut n = 0;
+        for &c in src {
+            let c = if underscores && c == b'_' { b'-' } else { c };
+            if table[usize::from(c)] {
+                out[n] = b'%';
+                out[n + 1] = HEX[usize::from(c >> 4)];
+                out[n + 2] = HEX[usize::from(c & 0xf)];
+                n += 3;
+            } else {
+                out[n] = c;
+                n += 1;
+            }
+        }
+        out[n] = 0;
+        Some(ngx_str_t { len: n, data: p })
+    }
+}
+
+/// A response header name ready for [`set_resp_header`]: copied into the
+/// request pool (underscores transformed, unsafe bytes escaped) and hashed.
+#[derive(Clone, Copy)]
+pub struct OutKey {
+    key: ngx_str_t,
+    hash: ngx_uint_t,
+}
+
+impl OutKey {
+    pub fn new(r: Req, name: &[u8], underscores: bool) -> Option<OutKey> {
+        let key = pool_escaped(r.pool(), name, &ESCAPE_NAME, underscores)?;
+        // SAFETY: key.data holds key.len bytes in the request pool.
+        let hash = hash_lc(unsafe { super::str_bytes(&key) });
+        Some(OutKey { key, hash })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: the key lives in the request pool for the whole request.
+        unsafe { super::str_bytes(&self.key) }
+    }
+}
+
+/// Why a response header could not be set (the message Lua sees).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetHeaderError {
+    NoMemory,
+    Failed,
+}
+
+impl SetHeaderError {
+    pub fn message(self) -> &'static str {
+        match self {
+            SetHeaderError::NoMemory => "no memory",
+            SetHeaderError::Failed => "failed to set header",
+        }
+    }
+}
+
+/// The `headers_out` pointer fields that hold one header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Single {
+    Server,
+    Date,
+    ContentEncoding,
+    Location,
+    Refresh,
+    LastModified,
+    ContentRange,
+    AcceptRanges,
+    WwwAuthenticate,
+    Expires,
+    Etag,
+    ContentLength,
+}
+
+/// The `headers_out` fields that hold several headers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Multi {
+    CacheControl,
+    Link,
+}
+
+/// How nginx keeps a response header (lua-nginx-module's handler table).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Generic,
+    Builtin(Single),
+    Location,
+    LastModified,
+    ContentLength,
+    ContentType,
+    Multi(Multi),
+}
+
+fn classify(key: &[u8]) -> Kind {
+    const TABLE: &[(&[u8], Kind)] = &[
+        (b"server", Kind::Builtin(Single::Server)),
+        (b"date", Kind::Builtin(Single::Date)),
+        (b"content-encoding", Kind::Builtin(Single::ContentEncoding)),
+        (b"location", Kind::Location),
+        (b"refresh", Kind::Builtin(Single::Refresh)),
+        (b"last-modified", Kind::LastModified),
+        (b"content-range", Kind::Builtin(Single::ContentRange)),
+        (b"accept-ranges", Kind::Builtin(Single::AcceptRanges)),
+        (b"www-authenticate", Kind::Builtin(Single::WwwAuthenticate)),
+        (b"expires", Kind::Builtin(Single::Expires)),
+        (b"e-tag", Kind::Builtin(Single::Etag)),
+        (b"etag", Kind::Builtin(Single::Etag)),
+        (b"content-length", Kind::ContentLength),
+        (b"content-type", Kind::ContentType),
+        (b"cache-control", Kind::Multi(Multi::CacheControl)),
+        (b"link", Kind::Multi(Multi::Link)),
+    ];
+    TABLE
+        .iter()
+        .find(|(name, _)| name.len() == key.len() && name.eq_ignore_ascii_case(key))
+        .map_or(Kind::Generic, |(_, k)| *k)
+}
+
+fn single_field(ho: &mut ngx_http_headers_out_t, f: Single) -> &mut *mut ngx_table_elt_t {
+    match f {
+        Single::Server => &mut ho.server,
+        Single::Date => &mut ho.date,
+        Single::ContentEncoding => &mut ho.content_encoding,
+        Single::Location => &mut ho.location,
+        Single::Refresh => &mut ho.refresh,
+        Single::LastModified => &mut ho.last_modified,
+        Single::ContentRange => &mut ho.content_range,
+        Single::AcceptRanges => &mut ho.accept_ranges,
+        Single::WwwAuthenticate => &mut ho.www_authenticate,
+        Single::Expires => &mut ho.expires,
+        Single::Etag => &mut ho.etag,
+        Single::ContentLength => &mut ho.content_length,
+    }
+}
+
+/// Calls `f` on every element of a header list until it returns false.
+///
+/// # Safety
+/// `list` must be a live, initialised nginx list of `ngx_table_elt_t`.
+unsafe fn for_each_elt(list: *mut ngx_list_t, mut f: impl FnMut(*mut ngx_table_elt_t) -> bool) {
+    // SAFETY: guaranteed by the caller; parts never move once allocated.
+    unsafe {
+        let mut part = ptr::addr_of_mut!((*list).part);
+        while !part.is_null() {
+            let elts = (*part).elts as *mut ngx_table_elt_t;
+            let mut i = 0;
+            while i < (*part).nelts {
+                if !f(elts.add(i)) {
+                    return;
+                }
+                i += 1;
+            }
+            part = (*part).next;
+        }
+    }
+}
+
+/// Same as [`for_each_elt`] with an early exit that carries an error.
+///
+/// # Safety
+/// As for [`for_each_elt`].
+unsafe fn try_for_each_elt<E>(
+    list: *mut ngx_list_t,
+    mut f: impl FnMut(*mut ngx_table_elt_t) -> Result<bool, E>,
+) -> Result<(), E> {
+    let mut res = Ok(());
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        for_each_elt(list, |h| match f(h) {
+            Ok(go_on) => go_on,
+            Err(e) => {
+                res = Err(e);
+                false
+            }
+        })
+    };
+    res
+}
+
+/// A new zeroed element at the end of the response header list.
+///
+/// # Safety
+/// `ho` must be the live request's `headers_out`.
+unsafe fn push_elt(ho: &mut ngx_http_headers_out_t) -> Result<*mut ngx_table_elt_t, SetHeaderError> {
+    // SAFETY: the list belongs to the live request; the element is zeroed
+    // before use, whatever fields this nginx version's struct has.
+    unsafe {
+        let h = ngx_list_push(&mut ho.headers) as *mut ngx_table_elt_t;
+        if h.is_null() {
+            return Err(SetHeaderError::NoMemory);
+        }
+        ptr::write_bytes(h, 0, 1);
+        Ok(h)
+    }
+}
+
+/// The lower-cased copy of `key` in the pool, for `lowcase_key`.
+fn pool_lowcase(pool: *mut ngx_pool_t, key: &[u8]) -> Result<*mut u8, SetHeaderError> {
+    // SAFETY: the pool is live; we write exactly key.len() bytes.
+    unsafe {
+        let p = ngx_pnalloc(pool, key.len().max(1)) as *mut u8;
+        if p.is_null() {
+            return Err(SetHeaderError::NoMemory);
+        }
+        for (i, c) in key.iter().enumerate() {
+            *p.add(i) = c.to_ascii_lowercase();
+        }
+        Ok(p)
+    }
+}
+
+/// `ngx_http_core_find_config_phase` may create a relative Location header
+/// without key and hash; give it both so list searches see it.
+///
+/// # Safety
+/// `ho` must be the live request's `headers_out`.
+unsafe fn fix_location(ho: &mut ngx_http_headers_out_t) {
+    let h = ho.location;
+    // SAFETY: a non-null location points into the live header list.
+    unsafe {
+        if !h.is_null() && (*h).value.len > 0 && !(*h).value.data.is_null() && *(*h).value.data == b'/' {
+            (*h).hash = LOCATION_HASH;
+            (*h).key = ngx_str_t { len: 8, data: b"Location".as_ptr() as *mut u8 };
+        }
+    }
+}
+
+fn elt_key_is(h: *mut ngx_table_elt_t, key: &[u8]) -> bool {
+    // SAFETY: h is a live list element; its key is valid for key.len bytes.
+    unsafe { (*h).key.len == key.len() && super::str_bytes(&(*h).key).eq_ignore_ascii_case(key) }
+}
+
+/// Overrides (or appends) a header in the list: the first live element with
+/// this name gets the value, later ones are deleted; with none, a new element
+/// is added (even for an empty value: it then exists but is deleted, which is
+/// what tells nginx not to generate some builtin headers).
+///
+/// # Safety
+/// `r` is live; `out`, if given, is a field of its `headers_out`.
+unsafe fn set_in_list(
+    r: Req,
+    k: &OutKey,
+    value: ngx_str_t,
+    no_override: bool,
+    mut out: Option<*mut *mut ngx_table_elt_t>,
+    no_create: bool,
+) -> Result<(), SetHeaderError> {
+    // SAFETY: the request is alive (Req invariant); all elements touched are
+    // live members of its header list.
+    unsafe {
+        let ho = &mut r.get().headers_out;
+        if !no_override {
+            fix_location(ho);
+            let key = k.bytes();
+            let mut matched = false;
+            for_each_elt(&mut ho.headers, |h| {
+                if (*h).hash != 0 && elt_key_is(h, key) {
+                    if value.len == 0 || matched {
+                        (*h).value.len = 0;
+                        (*h).hash = 0;
+                    } else {
+                        (*h).value = value;
+                        (*h).hash = k.hash;
+                    }
+                    if let Some(o) = out.as_mut() {
+                        **o = h;
+                    }
+                    matched = true;
+                }
+                true
+            });
+            if matched || (no_create && value.len == 0) {
+                return Ok(());
+            }
+        }
+        let h = push_elt(ho)?;
+        (*h).hash = if value.len == 0 { 0 } else { k.hash };
+        (*h).key = k.key;
+        (*h).value = value;
+        (*h).lowcase_key = pool_lowcase(r.pool(), k.bytes())?;
+        if let Some(o) = out {
+            *o = h;
+        }
+        Ok(())
+    }
+}
+
+/// A header nginx also points at from a `headers_out` field.
+///
+/// # Safety
+/// `r` is live.
+unsafe fn set_builtin(r: Req, k: &OutKey, value: ngx_str_t, field: Single, no_override: bool) -> Result<(), SetHeaderError> {
+    // SAFETY: the request is alive; the field points into its header list.
+    unsafe {
+        let slot: *mut *mut ngx_table_elt_t = single_field(&mut r.get().headers_out, field);
+        let h = *slot;
+        if h.is_null() {
+            return set_in_list(r, k, value, no_override, Some(slot), false);
+        }
+        if value.len == 0 {
+            (*h).hash = 0;
+            (*h).value = value;
+            return Ok(());
+        }
+        (*h).hash = k.hash;
+        (*h).key = k.key;
+        (*h).value = value;
+        Ok(())
+    }
+}
+
+/// Where nginx 1.23+ keeps `ngx_table_elt_t.next`: right after `lowcase_key`
+/// (its last field). Only used when the multi-value fields are linked lists,
+/// i.e. when the field exists; never named so 1.22 bindings compile.
+const NEXT_OFFSET: usize = offset_of!(ngx_table_elt_t, lowcase_key) + size_of::<*mut u8>();
+const HAS_NEXT: bool = size_of::<ngx_table_elt_t>() >= NEXT_OFFSET + size_of::<*mut ngx_table_elt_t>();
+
+/// The address of `h->next`, if this nginx has it.
+///
+/// # Safety
+/// `h` must point to a live element.
+unsafe fn next_of(h: *mut ngx_table_elt_t) -> Option<*mut *mut ngx_table_elt_t> {
+    // SAFETY: in bounds of the element when HAS_NEXT (checked above).
+    HAS_NEXT.then(|| unsafe { (h as *mut u8).add(NEXT_OFFSET) as *mut *mut ngx_table_elt_t })
+}
+
+/// A `headers_out` field holding several headers of one name: a linked list
+/// (nginx >= 1.23) or an array of element pointers (nginx 1.22).
+trait MultiField {
+    /// # Safety
+    /// `self` is a field of the live request's `headers_out`.
+    unsafe fn set(&mut self, r: Req, k: &OutKey, value: ngx_str_t, no_override: bool) -> Result<(), SetHeaderError>;
+}
+
+/// Fills a new element for a multi-value field.
+///
+/// # Safety
+/// `r` is live.
+unsafe fn new_multi_elt(r: Req, k: &OutKey, value: ngx_str_t) -> Result<*mut ngx_table_elt_t, SetHeaderError> {
+    // SAFETY: forwarded; the element is zeroed by push_elt.
+    unsafe {
+        let ho = &mut r.get().headers_out;
+        let h = push_elt(ho)?;
+        (*h).hash = if value.len == 0 { 0 } else { k.hash };
+        (*h).key = k.key;
+        (*h).value = value;
+        (*h).lowcase_key = pool_lowcase(r.pool(), k.bytes())?;
+        Ok(h)
+    }
+}
+
+impl MultiField for *mut ngx_table_elt_t {
+    unsafe fn set(&mut self, r: Req, k: &OutKey, value: ngx_str_t, no_override: bool) -> Result<(), SetHeaderError> {
+        // SAFETY: the chain's elements are live members of the header list.
+        unsafe {
+            if no_override {
+                let mut h = *self;
+                while !h.is_null() {
+                    if (*h).hash == 0 {
+                        (*h).value = value;
+                        (*h).hash = k.hash;
+                        return Ok(());
+                    }
+                    h = next_of(h).map_or(ptr::null_mut(), |n| *n);
+                }
+            } else if !self.is_null() {
+                let first = *self;
+                let mut h = next_of(first).map_or(ptr::null_mut(), |n| *n);
+                while !h.is_null() {
+                    (*h).hash = 0;
+                    (*h).value.len = 0;
+                    h = next_of(h).map_or(ptr::null_mut(), |n| *n);
+                }
+                (*first).value = value;
+                (*first).hash = if value.len == 0 { 0 } else { k.hash };
+                return Ok(());
+            }
+            let ho = new_multi_elt(r, k, value)?;
+            let mut link: *mut *mut ngx_table_elt_t = self;
+            while !(*link).is_null() {
+                match next_of(*link) {
+                    Some(n) => link = n,
+                    // No `next` field: cannot chain; keep the first one.
+                    None => return Ok(()),
+                }
+            }
+            *link = ho;
+            Ok(())
+        }
+    }
+}
+
+impl MultiField for ngx_array_t {
+    unsafe fn set(&mut self, r: Req, k: &OutKey, value: ngx_str_t, no_override: bool) -> Result<(), SetHeaderError> {
+        // SAFETY: the array holds pointers to live list elements and is
+        // allocated from the request pool.
+        unsafe {
+            if self.elts.is_null() {
+                let elts = ngx_palloc(r.pool(), 2 * size_of::<*mut ngx_table_elt_t>());
+                if elts.is_null() {
+                    return Err(SetHeaderError::NoMemory);
+                }
+                self.elts = elts;
+                self.nelts = 0;
+                self.size = size_of::<*mut ngx_table_elt_t>();
+                self.nalloc = 2;
+                self.pool = r.pool();
+            }
+            let ph = self.elts as *mut *mut ngx_table_elt_t;
+            if no_override {
+                for i in 0..self.nelts {
+                    let h = *ph.add(i);
+                    if (*h).hash == 0 {
+                        (*h).value = value;
+                        (*h).hash = k.hash;
+                        return Ok(());
+                    }
+                }
+            } else if self.nelts > 0 {
+                for i in 1..self.nelts {
+                    let h = *ph.add(i);
+                    (*h).hash = 0;
+                    (*h).value.len = 0;
+                }
+                let first = *ph;
+                (*first).value = value;
+                (*first).hash = if value.len == 0 { 0 } else { k.hash };
+                return Ok(());
+            }
+            let slot = ngx_array_push(self) as *mut *mut ngx_table_elt_t;
+            if slot.is_null() {
+                return Err(SetHeaderError::NoMemory);
+            }
+            match new_multi_elt(r, k, value) {
+                Ok(h) => {
+                    *slot = h;
+                    Ok(())
+                }
+                Err(e) => {
+                    self.nelts -= 1;
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+/// Sets (`override_`) or adds one value of a response header as `ngx.header`
+/// does; an empty `value` deletes the header.
+pub fn set_resp_header(r: Req, k: &OutKey, value: &[u8], override_: bool) -> Result<(), SetHeaderError> {
+    let v = pool_escaped(r.pool(), value, &ESCAPE_VALUE, false).ok_or(SetHeaderError::NoMemory)?;
+    let no_override = !override_;
+    // SAFETY: the request is alive (Req invariant); every pointer stored into
+    // headers_out points to request-pool memory.
+    unsafe {
+        match classify(k.bytes()) {
+            Kind::Generic => set_in_list(r, k, v, no_override, None, false),
+            Kind::Builtin(f) => set_builtin(r, k, v, f, no_override),
+            Kind::Location => {
+                set_builtin(r, k, v, Single::Location, no_override)?;
+                // A relative Location stays a plain header so nginx's header
+                // filter does not make it absolute.
+                let ho = &mut r.get().headers_out;
+                let h = ho.location;
+                if !h.is_null() && (*h).value.len > 0 && *(*h).value.data == b'/' {
+                    ho.location = ptr::null_mut();
+                }
+                Ok(())
+            }
+            Kind::LastModified => {
+                let ho = &mut r.get().headers_out;
+                ho.last_modified_time = if v.len == 0 { -1 } else { ngx_parse_http_time(v.data, v.len) };
+                set_builtin(r, k, v, Single::LastModified, no_override)
+            }
+            Kind::ContentLength => {
+                let ho = &mut r.get().headers_out;
+                if v.len == 0 {
+                    ho.content_length_n = -1;
+                } else {
+                    let n = ngx_atoof(v.data, v.len);
+                    if n < 0 {
+                        return Err(SetHeaderError::Failed);
+                    }
+                    ho.content_length_n = n;
+                }
+                set_builtin(r, k, v, Single::ContentLength, no_override)
+            }
+            Kind::ContentType => {
+                let ho = &mut r.get().headers_out;
+                ho.content_type_len = value_type_len(&v);
+                ho.content_type = if v.len == 0 {
+                    ngx_str_t { len: 0, data: ptr::addr_of!(MIME_CLEARED) as *mut u8 }
+                } else {
+                    v
+                };
+                ho.content_type_hash = k.hash;
+                ho.content_type_lowcase = ptr::null_mut();
+                // Content-Type lives outside the list: delete list copies.
+                let empty = ngx_str_t { len: 0, data: v.data };
+                set_in_list(r, k, empty, no_override, None, true)
+            }
+            Kind::Multi(Multi::CacheControl) => {
+                let ho = &mut r.get().headers_out;
+                MultiField::set(&mut ho.cache_control, r, k, v, no_override)
+            }
+            Kind::Multi(Multi::Link) => {
+                let ho = &mut r.get().headers_out;
+                MultiField::set(&mut ho.link, r, k, v, no_override)
+            }
+        }
+    }
+}
+
+/// The length of the media type part of a Content-Type value (up to `;`).
+fn value_type_len(v: &ngx_str_t) -> usize {
+    // SAFETY: v was just copied into the pool with v.len bytes.
+    let b = unsafe { super::str_bytes(v) };
+    b.iter().position(|&c| c == b';').unwrap_or(b.len())
+}
+
+// ---------------------------------------------------------------------------
+// Reading response headers
+// ---------------------------------------------------------------------------
+
+/// Header name equality where `_` in `query` means `-` when `underscores`.
+fn name_matches(query: &[u8], name: &[u8], underscores: bool) -> bool {
+    query.len() == name.len()
+        && query.iter().zip(name).all(|(&q, &n)| {
+            let q = if underscores && q == b'_' { b'-' } else { q };
+            q.eq_ignore_ascii_case(&n)
+        })
+}
+
+/// Calls `f` with each value of the response header `name` (at most `max`),
+/// as `ngx.header.NAME` reads it; returns how many there were. Content-Type,
+/// Content-Length and Last-Modified come from nginx's own fields.
+pub fn get_resp_header<E>(
+    r: Req,
+    name: &[u8],
+    underscores: bool,
+    max: usize,
+    mut f: impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<usize, E> {
+    // SAFETY: the request is alive; everything read lives in its pool.
+    unsafe {
+        let ho = &mut r.get().headers_out;
+        match name.len() {
+            14 if ho.content_length.is_null()
+                && ho.content_length_n >= 0
+                && name_matches(name, b"Content-Length", underscores) =>
+            {
+                let mut buf = [0u8; 24];
+                let s = format_i64(ho.content_length_n, &mut buf);
+                f(s)?;
+                return Ok(1);
+            }
+            12 if ho.content_type.len > 0 && name_matches(name, b"Content-Type", underscores) => {
+                f(super::str_bytes(&ho.content_type))?;
+                return Ok(1);
+            }
+            13 if name_matches(name, b"Last-Modified", underscores) => {
+                if ho.last_modified_time < 0 {
+                    return Ok(0);
+                }
+                let mut buf = [0u8; 48];
+                let end = ngx_http_time(buf.as_mut_ptr(), ho.last_modified_time);
+                let len = (end as usize).saturating_sub(buf.as_ptr() as usize).min(buf.len());
+                f(&buf[..len])?;
+                return Ok(1);
+            }
+            _ => {}
+        }
+        fix_location(ho);
+        let mut found = 0;
+        try_for_each_elt(&mut ho.headers, |h| {
+            if (*h).hash == 0 || !name_matches(name, super::str_bytes(&(*h).key), underscores) {
+                return Ok(true);
+            }
+            f(super::str_bytes(&(*h).value))?;
+            found += 1;
+            Ok(found < max)
+        })?;
+        Ok(found)
+    }
+}
+
+fn format_i64(n: i64, buf: &mut [u8; 24]) -> &[u8] {
+    let mut i = buf.len();
+    let neg = n < 0;
+    let mut v = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if neg {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    &buf[i..]
+}
+
+/// What `ngx.resp.get_headers` reports besides the header list.
+pub struct RespHeaderInfo<'a> {
+    pub content_type: Option<&'a [u8]>,
+    /// Content-Length known only as a number (no header element).
+    pub content_length: Option<i64>,
+    pub connection: &'static str,
+    pub chunked: bool,
+    /// Elements in the header list, deleted ones included.
+    pub list_len: usize,
+}
+
+pub fn resp_header_info<'a>(r: Req) -> RespHeaderInfo<'a> {
+    // SAFETY: the request is alive; the content type lives in its pool.
+    unsafe {
+        let raw = r.get();
+        let ho = &mut raw.headers_out;
+        let mut list_len = 0;
+        for_each_elt(&mut ho.headers, |_| {
+            list_len += 1;
+            true
+        });
+        let content_type = (ho.content_type.len > 0).then(|| super::str_bytes(&ho.content_type));
+        let content_length = (ho.content_length.is_null() && ho.content_length_n >= 0).then_some(ho.content_length_n);
+        let connection = if ho.status == NGX_HTTP_SWITCHING_PROTOCOLS as usize {
+            "upgrade"
+        } else if raw.keepalive() != 0 {
+            "keep-alive"
+        } else {
+            "close"
+        };
+        RespHeaderInfo { content_type, content_length, connection, chunked: raw.chunked() != 0, list_len }
+    }
+}
+
+/// Calls `f(name, value)` for each live response header in list order until
+/// it returns `Ok(false)`.
+pub fn for_each_resp_header<E>(r: Req, mut f: impl FnMut(&[u8], &[u8]) -> Result<bool, E>) -> Result<(), E> {
+    // SAFETY: the request is alive; keys and values live in its pool (or
+    // static memory) for the whole request.
+    unsafe {
+        let ho = &mut r.get().headers_out;
+        fix_location(ho);
+        try_for_each_elt(&mut ho.headers, |h| {
+            if (*h).hash == 0 {
+                return Ok(true);
+            }
+            f(super::str_bytes(&(*h).key), super::str_bytes(&(*h).value))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_tables() {
+        for c in b"\r\n\0 :;\"(),/<=>?@[\\]{}\x7f\x80\xff" {
+            assert!(ESCAPE_NAME[usize::from(*c)], "{c}");
+        }
+        for c in b"aZ09-_.~!#$%&'*+^`|" {
+            assert!(!ESCAPE_NAME[usize::from(*c)], "{c}");
+        }
+        for c in b"\r\n\0\x1f\x7f" {
+            assert!(ESCAPE_VALUE[usize::from(*c)], "{c}");
+        }
+        for c in b"\t :;\"a\x80\xff" {
+            assert!(!ESCAPE_VALUE[usize::from(*c)], "{c}");
+        }
+    }
+
+    #[test]
+    fn classify_names() {
+        assert_eq!(classify(b"content-TYPE"), Kind::ContentType);
+        assert_eq!(classify(b"Cache-Control"), Kind::Multi(Multi::CacheControl));
+        assert_eq!(classify(b"E-Tag"), Kind::Builtin(Single::Etag));
+        assert_eq!(classify(b"X-Foo"), Kind::Generic);
+        assert_eq!(classify(b"content_type"), Kind::Generic);
+    }
+
+    #[test]
+    fn names_match() {
+        assert!(name_matches(b"content_type", b"Content-Type", true));
+        assert!(!name_matches(b"content_type", b"Content-Type", false));
+        assert!(name_matches(b"X-FOO", b"x-foo", false));
+        assert!(!name_matches(b"X-FOO", b"x-fo", false));
+    }
+
+    #[test]
+    fn hashes_like_nginx() {
+        // ngx_hash_key_lc("Location")
+        let mut h: ngx_uint_t = 0;
+        for c in b"location" {
+            h = h.wrapping_mul(31).wrapping_add(ngx_uint_t::from(*c));
+        }
+        assert_eq!(LOCATION_HASH, h);
+    }
+
+    #[test]
+    fn formats_numbers() {
+        let mut b = [0u8; 24];
+        assert_eq!(format_i64(0, &mut b), b"0");
+        assert_eq!(format_i64(8589934591, &mut b), b"8589934591");
+        assert_eq!(format_i64(-12, &mut b), b"-12");
     }
 }

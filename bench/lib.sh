@@ -1,0 +1,48 @@
+# Shared by the bench scripts: start an nginx on a config, measure with wrk,
+# print ratios. Everything listens on 127.0.0.1 only.
+
+BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_TMP=${BENCH_TMP:-$BENCH_ROOT/build/bench}
+NGINX=${NGINX:-/usr/sbin/nginx}
+OURS_SO=${OURS_SO:-$BENCH_ROOT/build/debian/ngx_http_lua_rs_module.so}
+REF_LOAD="load_module /usr/lib/nginx/modules/ndk_http_module.so;
+load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;"
+OURS_LOAD="load_module $OURS_SO;"
+
+# start_server NAME PORT LOAD_LINES HTTP_BLOCK_BODY
+start_server() {
+  local name=$1 port=$2 load=$3 body=$4
+  local dir=$BENCH_TMP/$name
+  mkdir -p "$dir/conf" "$dir/logs"
+  cat > "$dir/conf/nginx.conf" <<CONF
+$load
+worker_processes 1;
+daemon on;
+master_process on;
+error_log logs/error.log warn;
+pid logs/nginx.pid;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    default_type text/plain;
+$body
+}
+CONF
+  sed -i "s/__PORT__/$port/g" "$dir/conf/nginx.conf"
+  "$NGINX" -p "$dir/" -c conf/nginx.conf -e logs/error.log
+}
+
+stop_server() {
+  local dir=$BENCH_TMP/$1
+  [ -f "$dir/logs/nginx.pid" ] && kill -QUIT "$(cat "$dir/logs/nginx.pid")" 2>/dev/null || true
+  sleep 0.5
+}
+
+# rps URL: requests/second from one wrk run
+rps() {
+  wrk -t1 -c50 -d"${BENCH_SECONDS:-5}"s "$1" 2>/dev/null | awk '/Requests\/sec/ {print $2}'
+}
+
+ratio() {
+  awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'
+}
