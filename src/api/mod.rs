@@ -16,6 +16,7 @@ pub mod codec;
 pub mod constants;
 pub mod context;
 pub mod control;
+pub mod header;
 pub mod log;
 pub mod magic;
 pub mod output;
@@ -118,6 +119,7 @@ pub(crate) fn inject_all(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
     control::inject(lua, ngx)?;
     magic::inject(lua, ngx)?;
     var::inject(lua, ngx)?;
+    header::inject(lua, ngx)?;
     req_body::inject(lua, ngx)?;
     worker::inject(lua, ngx)?;
     Ok(())

@@ -335,15 +335,15 @@ unsafe fn try_for_each_elt<E>(
     res
 }
 
-/// A new zeroed element at the end of the response header list.
+/// A new zeroed element at the end of a header list.
 ///
 /// # Safety
-/// `ho` must be the live request's `headers_out`.
-unsafe fn push_elt(ho: &mut ngx_http_headers_out_t) -> Result<*mut ngx_table_elt_t, SetHeaderError> {
+/// `list` must be the live request's `headers_out.headers`.
+unsafe fn push_elt(list: *mut ngx_list_t) -> Result<*mut ngx_table_elt_t, SetHeaderError> {
     // SAFETY: the list belongs to the live request; the element is zeroed
     // before use, whatever fields this nginx version's struct has.
     unsafe {
-        let h = ngx_list_push(&mut ho.headers) as *mut ngx_table_elt_t;
+        let h = ngx_list_push(list) as *mut ngx_table_elt_t;
         if h.is_null() {
             return Err(SetHeaderError::NoMemory);
         }
@@ -372,10 +372,10 @@ fn pool_lowcase(pool: *mut ngx_pool_t, key: &[u8]) -> Result<*mut u8, SetHeaderE
 ///
 /// # Safety
 /// `ho` must be the live request's `headers_out`.
-unsafe fn fix_location(ho: &mut ngx_http_headers_out_t) {
-    let h = ho.location;
+unsafe fn fix_location(ho: *mut ngx_http_headers_out_t) {
     // SAFETY: a non-null location points into the live header list.
     unsafe {
+        let h = (*ho).location;
         if !h.is_null() && (*h).value.len > 0 && !(*h).value.data.is_null() && *(*h).value.data == b'/' {
             (*h).hash = LOCATION_HASH;
             (*h).key = ngx_str_t { len: 8, data: b"Location".as_ptr() as *mut u8 };
@@ -391,53 +391,58 @@ fn elt_key_is(h: *mut ngx_table_elt_t, key: &[u8]) -> bool {
 /// Overrides (or appends) a header in the list: the first live element with
 /// this name gets the value, later ones are deleted; with none, a new element
 /// is added (even for an empty value: it then exists but is deleted, which is
-/// what tells nginx not to generate some builtin headers).
+/// what tells nginx not to generate some builtin headers). `out` names the
+/// `headers_out` field to point at the element set.
 ///
 /// # Safety
-/// `r` is live; `out`, if given, is a field of its `headers_out`.
+/// `r` is live.
 unsafe fn set_in_list(
     r: Req,
     k: &OutKey,
     value: ngx_str_t,
     no_override: bool,
-    mut out: Option<*mut *mut ngx_table_elt_t>,
+    out: Option<Single>,
     no_create: bool,
 ) -> Result<(), SetHeaderError> {
     // SAFETY: the request is alive (Req invariant); all elements touched are
-    // live members of its header list.
+    // live members of its header list, allocated from its pool.
     unsafe {
-        let ho = &mut r.get().headers_out;
+        let ho: *mut ngx_http_headers_out_t = &mut r.get().headers_out;
+        let list = ptr::addr_of_mut!((*ho).headers);
         if !no_override {
             fix_location(ho);
             let key = k.bytes();
-            let mut matched = false;
-            for_each_elt(&mut ho.headers, |h| {
+            let mut last: *mut ngx_table_elt_t = ptr::null_mut();
+            for_each_elt(list, |h| {
                 if (*h).hash != 0 && elt_key_is(h, key) {
-                    if value.len == 0 || matched {
+                    if value.len == 0 || !last.is_null() {
                         (*h).value.len = 0;
                         (*h).hash = 0;
                     } else {
                         (*h).value = value;
                         (*h).hash = k.hash;
                     }
-                    if let Some(o) = out.as_mut() {
-                        **o = h;
-                    }
-                    matched = true;
+                    last = h;
                 }
                 true
             });
-            if matched || (no_create && value.len == 0) {
+            if !last.is_null() {
+                if let Some(f) = out {
+                    *single_field(&mut *ho, f) = last;
+                }
+                return Ok(());
+            }
+            if no_create && value.len == 0 {
                 return Ok(());
             }
         }
-        let h = push_elt(ho)?;
+        let h = push_elt(list)?;
         (*h).hash = if value.len == 0 { 0 } else { k.hash };
         (*h).key = k.key;
         (*h).value = value;
         (*h).lowcase_key = pool_lowcase(r.pool(), k.bytes())?;
-        if let Some(o) = out {
-            *o = h;
+        if let Some(f) = out {
+            *single_field(&mut *ho, f) = h;
         }
         Ok(())
     }
@@ -450,10 +455,9 @@ unsafe fn set_in_list(
 unsafe fn set_builtin(r: Req, k: &OutKey, value: ngx_str_t, field: Single, no_override: bool) -> Result<(), SetHeaderError> {
     // SAFETY: the request is alive; the field points into its header list.
     unsafe {
-        let slot: *mut *mut ngx_table_elt_t = single_field(&mut r.get().headers_out, field);
-        let h = *slot;
+        let h = *single_field(&mut r.get().headers_out, field);
         if h.is_null() {
-            return set_in_list(r, k, value, no_override, Some(slot), false);
+            return set_in_list(r, k, value, no_override, Some(field), false);
         }
         if value.len == 0 {
             (*h).hash = 0;
@@ -486,29 +490,48 @@ unsafe fn next_of(h: *mut ngx_table_elt_t) -> Option<*mut *mut ngx_table_elt_t> 
 /// (nginx >= 1.23) or an array of element pointers (nginx 1.22).
 trait MultiField {
     /// # Safety
-    /// `self` is a field of the live request's `headers_out`.
-    unsafe fn set(&mut self, r: Req, k: &OutKey, value: ngx_str_t, no_override: bool) -> Result<(), SetHeaderError>;
+    /// `self` is a field of the live request's `headers_out`, `list` its
+    /// `headers` and `pool` the request pool.
+    unsafe fn set(
+        &mut self,
+        list: *mut ngx_list_t,
+        pool: *mut ngx_pool_t,
+        k: &OutKey,
+        value: ngx_str_t,
+        no_override: bool,
+    ) -> Result<(), SetHeaderError>;
 }
 
-/// Fills a new element for a multi-value field.
+/// A new element of a multi-value header.
 ///
 /// # Safety
-/// `r` is live.
-unsafe fn new_multi_elt(r: Req, k: &OutKey, value: ngx_str_t) -> Result<*mut ngx_table_elt_t, SetHeaderError> {
+/// As for [`MultiField::set`].
+unsafe fn new_multi_elt(
+    list: *mut ngx_list_t,
+    pool: *mut ngx_pool_t,
+    k: &OutKey,
+    value: ngx_str_t,
+) -> Result<*mut ngx_table_elt_t, SetHeaderError> {
     // SAFETY: forwarded; the element is zeroed by push_elt.
     unsafe {
-        let ho = &mut r.get().headers_out;
-        let h = push_elt(ho)?;
+        let h = push_elt(list)?;
         (*h).hash = if value.len == 0 { 0 } else { k.hash };
         (*h).key = k.key;
         (*h).value = value;
-        (*h).lowcase_key = pool_lowcase(r.pool(), k.bytes())?;
+        (*h).lowcase_key = pool_lowcase(pool, k.bytes())?;
         Ok(h)
     }
 }
 
 impl MultiField for *mut ngx_table_elt_t {
-    unsafe fn set(&mut self, r: Req, k: &OutKey, value: ngx_str_t, no_override: bool) -> Result<(), SetHeaderError> {
+    unsafe fn set(
+        &mut self,
+        list: *mut ngx_list_t,
+        pool: *mut ngx_pool_t,
+        k: &OutKey,
+        value: ngx_str_t,
+        no_override: bool,
+    ) -> Result<(), SetHeaderError> {
         // SAFETY: the chain's elements are live members of the header list.
         unsafe {
             if no_override {
@@ -533,7 +556,7 @@ impl MultiField for *mut ngx_table_elt_t {
                 (*first).hash = if value.len == 0 { 0 } else { k.hash };
                 return Ok(());
             }
-            let ho = new_multi_elt(r, k, value)?;
+            let ho = new_multi_elt(list, pool, k, value)?;
             let mut link: *mut *mut ngx_table_elt_t = self;
             while !(*link).is_null() {
                 match next_of(*link) {
@@ -549,12 +572,19 @@ impl MultiField for *mut ngx_table_elt_t {
 }
 
 impl MultiField for ngx_array_t {
-    unsafe fn set(&mut self, r: Req, k: &OutKey, value: ngx_str_t, no_override: bool) -> Result<(), SetHeaderError> {
+    unsafe fn set(
+        &mut self,
+        list: *mut ngx_list_t,
+        pool: *mut ngx_pool_t,
+        k: &OutKey,
+        value: ngx_str_t,
+        no_override: bool,
+    ) -> Result<(), SetHeaderError> {
         // SAFETY: the array holds pointers to live list elements and is
         // allocated from the request pool.
         unsafe {
             if self.elts.is_null() {
-                let elts = ngx_palloc(r.pool(), 2 * size_of::<*mut ngx_table_elt_t>());
+                let elts = ngx_palloc(pool, 2 * size_of::<*mut ngx_table_elt_t>());
                 if elts.is_null() {
                     return Err(SetHeaderError::NoMemory);
                 }
@@ -562,7 +592,7 @@ impl MultiField for ngx_array_t {
                 self.nelts = 0;
                 self.size = size_of::<*mut ngx_table_elt_t>();
                 self.nalloc = 2;
-                self.pool = r.pool();
+                self.pool = pool;
             }
             let ph = self.elts as *mut *mut ngx_table_elt_t;
             if no_override {
@@ -589,7 +619,7 @@ impl MultiField for ngx_array_t {
             if slot.is_null() {
                 return Err(SetHeaderError::NoMemory);
             }
-            match new_multi_elt(r, k, value) {
+            match new_multi_elt(list, pool, k, value) {
                 Ok(h) => {
                     *slot = h;
                     Ok(())
@@ -657,13 +687,13 @@ pub fn set_resp_header(r: Req, k: &OutKey, value: &[u8], override_: bool) -> Res
                 let empty = ngx_str_t { len: 0, data: v.data };
                 set_in_list(r, k, empty, no_override, None, true)
             }
-            Kind::Multi(Multi::CacheControl) => {
+            Kind::Multi(m) => {
                 let ho = &mut r.get().headers_out;
-                MultiField::set(&mut ho.cache_control, r, k, v, no_override)
-            }
-            Kind::Multi(Multi::Link) => {
-                let ho = &mut r.get().headers_out;
-                MultiField::set(&mut ho.link, r, k, v, no_override)
+                let list: *mut ngx_list_t = &mut ho.headers;
+                match m {
+                    Multi::CacheControl => MultiField::set(&mut ho.cache_control, list, r.pool(), k, v, no_override),
+                    Multi::Link => MultiField::set(&mut ho.link, list, r.pool(), k, v, no_override),
+                }
             }
         }
     }
@@ -701,27 +731,30 @@ pub fn get_resp_header<E>(
 ) -> Result<usize, E> {
     // SAFETY: the request is alive; everything read lives in its pool.
     unsafe {
-        let ho = &mut r.get().headers_out;
+        let ho: *mut ngx_http_headers_out_t = &mut r.get().headers_out;
+        let ho_ref = &*ho;
         match name.len() {
-            14 if ho.content_length.is_null()
-                && ho.content_length_n >= 0
+            14 if ho_ref.content_length.is_null()
+                && ho_ref.content_length_n >= 0
                 && name_matches(name, b"Content-Length", underscores) =>
             {
                 let mut buf = [0u8; 24];
-                let s = format_i64(ho.content_length_n, &mut buf);
+                let s = format_i64(ho_ref.content_length_n, &mut buf);
                 f(s)?;
                 return Ok(1);
             }
-            12 if ho.content_type.len > 0 && name_matches(name, b"Content-Type", underscores) => {
-                f(super::str_bytes(&ho.content_type))?;
+            12 if ho_ref.content_type.len > 0 && name_matches(name, b"Content-Type", underscores) => {
+                let ct = ho_ref.content_type;
+                f(super::str_bytes(&ct))?;
                 return Ok(1);
             }
             13 if name_matches(name, b"Last-Modified", underscores) => {
-                if ho.last_modified_time < 0 {
+                let t = ho_ref.last_modified_time;
+                if t < 0 {
                     return Ok(0);
                 }
                 let mut buf = [0u8; 48];
-                let end = ngx_http_time(buf.as_mut_ptr(), ho.last_modified_time);
+                let end = ngx_http_time(buf.as_mut_ptr(), t);
                 let len = (end as usize).saturating_sub(buf.as_ptr() as usize).min(buf.len());
                 f(&buf[..len])?;
                 return Ok(1);
@@ -730,7 +763,7 @@ pub fn get_resp_header<E>(
         }
         fix_location(ho);
         let mut found = 0;
-        try_for_each_elt(&mut ho.headers, |h| {
+        try_for_each_elt(ptr::addr_of_mut!((*ho).headers), |h| {
             if (*h).hash == 0 || !name_matches(name, super::str_bytes(&(*h).key), underscores) {
                 return Ok(true);
             }
@@ -801,9 +834,9 @@ pub fn for_each_resp_header<E>(r: Req, mut f: impl FnMut(&[u8], &[u8]) -> Result
     // SAFETY: the request is alive; keys and values live in its pool (or
     // static memory) for the whole request.
     unsafe {
-        let ho = &mut r.get().headers_out;
+        let ho: *mut ngx_http_headers_out_t = &mut r.get().headers_out;
         fix_location(ho);
-        try_for_each_elt(&mut ho.headers, |h| {
+        try_for_each_elt(ptr::addr_of_mut!((*ho).headers), |h| {
             if (*h).hash == 0 {
                 return Ok(true);
             }

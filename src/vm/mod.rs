@@ -34,6 +34,7 @@ impl LuaVm {
         lua.globals().raw_set("ngx", &ngx)?;
         api::inject_all(&lua, &ngx)?;
         preload::install(&lua)?;
+        add_system_paths(&lua)?;
         Ok(LuaVm { lua, inline: RefCell::new(Vec::new()), files: RefCell::new(HashMap::new()) })
     }
 
@@ -83,13 +84,28 @@ impl LuaVm {
         let package: Table = self.lua.globals().get("package")?;
         for (key, value) in [("path", path), ("cpath", cpath)] {
             if let Some(v) = value {
-                let current: mlua::String = package.get(key)?;
+                let current: mlua::LuaString = package.get(key)?;
                 let expanded = expand_package_path(v, &current.as_bytes(), prefix);
                 package.set(key, self.lua.create_string(expanded)?)?;
             }
         }
         Ok(())
     }
+}
+
+/// Appends the distribution's module directories to the default search paths.
+fn add_system_paths(lua: &Lua) -> mlua::Result<()> {
+    let package: Table = lua.globals().get("package")?;
+    for (key, extra) in [("path", paths::SYSTEM_PATH), ("cpath", paths::SYSTEM_CPATH)] {
+        let current: mlua::LuaString = package.get(key)?;
+        let mut v = current.as_bytes().to_vec();
+        if !v.is_empty() && v.last() != Some(&b';') {
+            v.push(b';');
+        }
+        v.extend_from_slice(extra.as_bytes());
+        package.set(key, lua.create_string(v)?)?;
+    }
+    Ok(())
 }
 
 /// The text of a Lua error without mlua's decorations.

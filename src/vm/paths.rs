@@ -1,6 +1,18 @@
 //! `lua_package_path` / `lua_package_cpath` expansion: `;;` stands for the
 //! default search path and `$prefix` / `${prefix}` for nginx's prefix.
 
+/// Where distributions install Lua 5.1 modules (Debian's lua-resty-* and
+/// lua-cjson among them). Appended to LuaJIT's built-in defaults so that code
+/// written against a distribution's OpenResty packages finds its libraries,
+/// as it would with the distribution's LuaJIT.
+pub const SYSTEM_PATH: &str = "/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua";
+#[cfg(target_arch = "x86_64")]
+pub const SYSTEM_CPATH: &str = "/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;/usr/lib/lua/5.1/?.so";
+#[cfg(target_arch = "aarch64")]
+pub const SYSTEM_CPATH: &str = "/usr/lib/aarch64-linux-gnu/lua/5.1/?.so;/usr/lib/lua/5.1/?.so";
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+pub const SYSTEM_CPATH: &str = "/usr/lib/lua/5.1/?.so";
+
 /// Expands a configured search path against the VM's default and the prefix.
 pub fn expand_package_path(configured: &[u8], default: &[u8], prefix: &[u8]) -> Vec<u8> {
     let mut prefix = prefix.to_vec();
