@@ -21,6 +21,7 @@ pub mod log;
 pub mod magic;
 pub mod output;
 pub mod req_body;
+pub mod sleep;
 pub mod time;
 pub mod var;
 pub mod worker;
@@ -121,6 +122,7 @@ pub(crate) fn inject_all(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
     var::inject(lua, ngx)?;
     header::inject(lua, ngx)?;
     req_body::inject(lua, ngx)?;
+    sleep::inject(lua, ngx)?;
     worker::inject(lua, ngx)?;
     Ok(())
 }

@@ -41,6 +41,8 @@ pub struct RequestCtx {
     pub resume_args: Cell<MultiValue>,
     /// Response headers were set through ngx.header (keeps Content-Length).
     pub headers_set: Cell<bool>,
+    /// ngx.sleep's timer (one waiting coroutine per request for now).
+    pub sleep: RefCell<super::event::Timer>,
 }
 
 impl RequestCtx {

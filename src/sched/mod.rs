@@ -6,6 +6,7 @@
 //! markers below after a Rust call has armed whatever will wake them.
 
 pub mod ctx;
+pub mod event;
 
 use mlua::thread::ThreadStatus;
 use mlua::{Function, LightUserData, Lua, MultiValue, Value};

@@ -26,15 +26,18 @@ pub struct LuaVm {
 impl LuaVm {
     pub fn new() -> mlua::Result<LuaVm> {
         // SAFETY: OpenResty code needs the `ffi`/`jit` libraries and Lua C
-        // modules, which the safe constructor refuses. Panics are not caught by
-        // Lua's pcall (catch_rust_panics = false) so they reach our ffi::guard.
-        let lua = unsafe { Lua::unsafe_new_with(StdLib::ALL, LuaOptions::new().catch_rust_panics(false)) };
+        // modules, which the safe constructor refuses. catch_rust_panics stays
+        // on: turning it off makes mlua replace pcall/xpcall with C functions,
+        // and code inside a C-function pcall cannot yield (ngx.sleep inside
+        // pcall must work). A panic in a callback then surfaces as a Lua error.
+        let lua = unsafe { Lua::unsafe_new_with(StdLib::ALL, LuaOptions::new()) };
         lua.set_app_data(Current::default());
         let ngx = lua.create_table()?;
         lua.globals().raw_set("ngx", &ngx)?;
         api::inject_all(&lua, &ngx)?;
         preload::install(&lua)?;
         add_system_paths(&lua)?;
+        install_coroutine_wrappers(&lua)?;
         Ok(LuaVm { lua, inline: RefCell::new(Vec::new()), files: RefCell::new(HashMap::new()) })
     }
 
@@ -91,6 +94,12 @@ impl LuaVm {
         }
         Ok(())
     }
+}
+
+/// Makes coroutine.resume/wrap pass scheduler waits up (lualib/coroutine.lua).
+fn install_coroutine_wrappers(lua: &Lua) -> mlua::Result<()> {
+    let chunk = lua.load(include_str!("../../lualib/coroutine.lua")).set_name("=ngx_lua_rs.coroutine").into_function()?;
+    chunk.call::<()>((crate::sched::wait_marker(), crate::sched::exit_marker(), crate::sched::exec_marker()))
 }
 
 /// Appends the distribution's module directories to the default search paths.

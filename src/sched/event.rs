@@ -1,0 +1,70 @@
+//! `Timer`: an nginx timer event owned by Rust. The `ngx_event_t` is boxed so
+//! it never moves once armed, and dropping the owner removes it from the
+//! timer tree and the posted queue.
+
+use std::ffi::c_void;
+
+use nginx_sys::{ngx_add_timer, ngx_del_timer, ngx_delete_posted_event, ngx_event_t, ngx_log_t, ngx_post_event};
+
+pub type Handler = unsafe extern "C" fn(ev: *mut ngx_event_t);
+
+pub struct Timer {
+    ev: Box<ngx_event_t>,
+}
+
+impl Default for Timer {
+    fn default() -> Self {
+        // SAFETY: an all-zero ngx_event_t is nginx's idle event (as ngx_pcalloc gives).
+        Timer { ev: Box::new(unsafe { std::mem::zeroed() }) }
+    }
+}
+
+impl Timer {
+    /// Arms the timer: `handler(ev)` runs after `ms` milliseconds with
+    /// `ev->data == data`; `ms == 0` posts it to run after the current events.
+    pub fn arm(&mut self, ms: u64, handler: Handler, data: *mut c_void, log: *mut ngx_log_t) {
+        self.cancel();
+        let ev = &mut *self.ev as *mut ngx_event_t;
+        // SAFETY: the boxed event is ours and stays at this address until
+        // dropped; nginx's timer tree / posted queue reference it meanwhile.
+        unsafe {
+            (*ev).handler = Some(handler);
+            (*ev).data = data;
+            (*ev).log = log;
+            if ms == 0 {
+                ngx_post_event(ev, std::ptr::addr_of_mut!(nginx_sys::ngx_posted_events));
+            } else {
+                ngx_add_timer(ev, ms as nginx_sys::ngx_msec_t);
+            }
+        }
+    }
+
+    /// Removes the event from the timer tree and the posted queue.
+    pub fn cancel(&mut self) {
+        let ev = &mut *self.ev as *mut ngx_event_t;
+        // SAFETY: ev is our live event; both helpers check its flags first.
+        unsafe {
+            if (*ev).timer_set() != 0 {
+                ngx_del_timer(ev);
+            }
+            if (*ev).posted() != 0 {
+                ngx_delete_posted_event(ev);
+            }
+        }
+    }
+
+    /// `ev->data` of a fired event.
+    ///
+    /// # Safety
+    /// `ev` must be an event nginx passed to a handler armed through [`Timer::arm`].
+    pub unsafe fn data(ev: *mut ngx_event_t) -> *mut c_void {
+        // SAFETY: guaranteed by the caller.
+        unsafe { (*ev).data }
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
