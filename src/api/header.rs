@@ -80,21 +80,27 @@ fn get(lua: &Lua, (_t, key): (Table, Value)) -> ApiResult<Value> {
     let mut first: Option<LuaString> = None;
     let mut many: Option<Table> = None;
     let mut n = 0;
-    headers::get_resp_header(f.req, &name, underscores(&f), MAX_HEADER_VALUES, |v| -> mlua::Result<()> {
-        let s = lua.create_string(v)?;
-        n += 1;
-        match (&first, &many) {
-            (None, _) => first = Some(s),
-            (Some(one), None) => {
-                let t = lua.create_table_with_capacity(4, 0)?;
-                t.raw_set(1, one)?;
-                t.raw_set(2, s)?;
-                many = Some(t);
+    headers::get_resp_header(
+        f.req,
+        &name,
+        underscores(&f),
+        MAX_HEADER_VALUES,
+        |v| -> mlua::Result<()> {
+            let s = lua.create_string(v)?;
+            n += 1;
+            match (&first, &many) {
+                (None, _) => first = Some(s),
+                (Some(one), None) => {
+                    let t = lua.create_table_with_capacity(4, 0)?;
+                    t.raw_set(1, one)?;
+                    t.raw_set(2, s)?;
+                    many = Some(t);
+                }
+                (Some(_), Some(t)) => t.raw_set(n, s)?,
             }
-            (Some(_), Some(t)) => t.raw_set(n, s)?,
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     Ok(match (many, first) {
         (Some(t), _) => Value::Table(t),
         (None, Some(s)) => Value::String(s),
@@ -111,7 +117,13 @@ fn set(lua: &Lua, (_t, key, value): (Table, Value, Value)) -> ApiResult<()> {
 
 /// Sets (`override_`) or adds a response header from a Lua value, as
 /// lua-resty-core's `set_resp_header` does.
-pub(crate) fn set_resp_header(lua: &Lua, f: Frame, name: &[u8], value: Value, override_: bool) -> ApiResult<()> {
+pub(crate) fn set_resp_header(
+    lua: &Lua,
+    f: Frame,
+    name: &[u8],
+    value: Value,
+    override_: bool,
+) -> ApiResult<()> {
     let Some(ctx) = RequestCtx::get_or_create(f.req) else {
         return raise("no request ctx found");
     };
@@ -207,8 +219,14 @@ fn get_headers(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
         Some(v) => match lua.coerce_number(v.clone())? {
             Some(n) => n as i64,
             None => {
-                let got = if matches!(v, Value::Nil) { "no value" } else { v.type_name() };
-                return raise(format!("bad argument #1 to 'get_headers' (number expected, got {got})"));
+                let got = if matches!(v, Value::Nil) {
+                    "no value"
+                } else {
+                    v.type_name()
+                };
+                return raise(format!(
+                    "bad argument #1 to 'get_headers' (number expected, got {got})"
+                ));
             }
         },
     };
@@ -244,7 +262,11 @@ fn get_headers(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
         log::error(
             nginx_sys::NGX_LOG_DEBUG as usize,
             f.req.log(),
-            &format!("lua exceeding response header limit {} > {}", count + extra, max),
+            &format!(
+                "lua exceeding response header limit {} > {}",
+                count + extra,
+                max
+            ),
         );
         count = max - extra;
     }

@@ -20,9 +20,11 @@ pub mod header;
 pub mod log;
 pub mod magic;
 pub mod output;
+pub mod req;
 pub mod req_body;
 pub mod sleep;
 pub mod time;
+pub mod timer;
 pub mod var;
 pub mod worker;
 
@@ -122,7 +124,9 @@ pub(crate) fn inject_all(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
     var::inject(lua, ngx)?;
     header::inject(lua, ngx)?;
     req_body::inject(lua, ngx)?;
+    req::inject(lua, ngx)?;
     sleep::inject(lua, ngx)?;
+    timer::inject(lua, ngx)?;
     worker::inject(lua, ngx)?;
     Ok(())
 }

@@ -54,6 +54,13 @@ pub enum FlagField {
     AccessNoPostpone,
 }
 
+/// Numeric directives stored in MainConf.
+#[derive(Clone, Copy, Debug)]
+pub enum NumField {
+    MaxPendingTimers,
+    MaxRunningTimers,
+}
+
 /// String directives stored in MainConf.
 #[derive(Clone, Copy, Debug)]
 pub enum StrField {
@@ -109,6 +116,7 @@ setter!(set_set_by_lua_block, |cf: &Conf, _post| set_by_lua(cf, Form::Block));
 setter!(set_set_by_lua_file, |cf: &Conf, _post| set_by_lua(cf, Form::File));
 setter!(set_flag, |cf: &Conf, post| flag(cf, flag_field(post)));
 setter!(set_str, |cf: &Conf, post| string(cf, str_field(post)));
+setter!(set_num, |cf: &Conf, post| number(cf, num_field(post)));
 
 fn slot(post: *mut c_void) -> Slot {
     // SAFETY: `post` of the by_lua commands always points at one of the SLOT_* statics.
@@ -117,6 +125,10 @@ fn slot(post: *mut c_void) -> Slot {
 fn flag_field(post: *mut c_void) -> FlagField {
     // SAFETY: `post` of flag commands always points at one of the FLAG_* statics.
     unsafe { *(post as *const FlagField) }
+}
+fn num_field(post: *mut c_void) -> NumField {
+    // SAFETY: `post` of numeric commands always points at one of the NUM_* statics.
+    unsafe { *(post as *const NumField) }
 }
 fn str_field(post: *mut c_void) -> StrField {
     // SAFETY: `post` of string commands always points at one of the STR_* statics.
@@ -281,6 +293,23 @@ fn flag(cf: &Conf, field: FlagField) -> Result<(), String> {
     Ok(())
 }
 
+fn number(cf: &Conf, field: NumField) -> Result<(), String> {
+    let raw = cf.arg(1);
+    let n: usize = std::str::from_utf8(raw).ok().and_then(|s| s.parse().ok()).ok_or_else(|| {
+        format!("invalid number \"{}\" in \"{}\" directive", String::from_utf8_lossy(raw), String::from_utf8_lossy(cf.arg(0)))
+    })?;
+    let main = module::main_conf_mut(cf);
+    let slot = match field {
+        NumField::MaxPendingTimers => &mut main.max_pending_timers,
+        NumField::MaxRunningTimers => &mut main.max_running_timers,
+    };
+    if slot.is_some() {
+        return Err("is duplicate".into());
+    }
+    *slot = Some(n);
+    Ok(())
+}
+
 fn string(cf: &Conf, field: StrField) -> Result<(), String> {
     let main: &mut MainConf = module::main_conf_mut(cf);
     let slot = match field {
@@ -308,6 +337,9 @@ static FLAG_UNDERSCORES: FlagField = FlagField::TransformUnderscores;
 static FLAG_DEFAULT_TYPE: FlagField = FlagField::UseDefaultType;
 static FLAG_REWRITE_NO_POSTPONE: FlagField = FlagField::RewriteNoPostpone;
 static FLAG_ACCESS_NO_POSTPONE: FlagField = FlagField::AccessNoPostpone;
+
+static NUM_MAX_PENDING: NumField = NumField::MaxPendingTimers;
+static NUM_MAX_RUNNING: NumField = NumField::MaxRunningTimers;
 
 static STR_PATH: StrField = StrField::PackagePath;
 static STR_CPATH: StrField = StrField::PackageCpath;
@@ -352,7 +384,7 @@ macro_rules! by_lua_family {
     };
 }
 
-const N_COMMANDS: usize = 7 * 3 + 3 + 6 + 2 + 1;
+const N_COMMANDS: usize = 7 * 3 + 3 + 6 + 2 + 2 + 1;
 
 /// The module's directives; nginx wants a mutable, null-terminated array.
 pub static mut COMMANDS: [ngx_command_t; N_COMMANDS] = {
@@ -385,6 +417,8 @@ pub static mut COMMANDS: [ngx_command_t; N_COMMANDS] = {
         cmd(b"lua_use_default_type\0", ANY_LOC | NGX_CONF_FLAG, set_flag, p!(FLAG_DEFAULT_TYPE)),
         cmd(b"rewrite_by_lua_no_postpone\0", MAIN | NGX_CONF_FLAG, set_flag, p!(FLAG_REWRITE_NO_POSTPONE)),
         cmd(b"access_by_lua_no_postpone\0", MAIN | NGX_CONF_FLAG, set_flag, p!(FLAG_ACCESS_NO_POSTPONE)),
+        cmd(b"lua_max_pending_timers\0", MAIN | NGX_CONF_TAKE1, set_num, p!(NUM_MAX_PENDING)),
+        cmd(b"lua_max_running_timers\0", MAIN | NGX_CONF_TAKE1, set_num, p!(NUM_MAX_RUNNING)),
         cmd(b"lua_package_path\0", MAIN | NGX_CONF_TAKE1, set_str, p!(STR_PATH)),
         cmd(b"lua_package_cpath\0", MAIN | NGX_CONF_TAKE1, set_str, p!(STR_CPATH)),
         ngx_command_t {

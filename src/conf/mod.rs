@@ -25,9 +25,21 @@ pub struct MainConf {
     pub requires_rewrite: bool,
     pub requires_access: bool,
     pub requires_log: bool,
+    /// lua_max_pending_timers / lua_max_running_timers.
+    pub max_pending_timers: Option<usize>,
+    pub max_running_timers: Option<usize>,
     /// The cycle's Lua VM: created at configuration time in the master, so
     /// init_by_lua state is inherited by the workers; dropped with the cycle pool.
     pub vm: Option<LuaVm>,
+}
+
+impl MainConf {
+    pub fn max_pending_timers(&self) -> usize {
+        self.max_pending_timers.unwrap_or(1024)
+    }
+    pub fn max_running_timers(&self) -> usize {
+        self.max_running_timers.unwrap_or(256)
+    }
 }
 
 /// One set_by_lua* directive: its code and the (compiled) arguments passed

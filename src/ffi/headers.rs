@@ -17,9 +17,9 @@ use std::mem::{offset_of, size_of};
 use std::ptr;
 
 use nginx_sys::{
-    ngx_array_push, ngx_array_t, ngx_atoof, ngx_http_headers_out_t, ngx_http_set_content_type, ngx_http_time,
-    ngx_list_push, ngx_list_t, ngx_palloc, ngx_pnalloc, ngx_pool_t, ngx_str_t, ngx_table_elt_t, ngx_uint_t,
-    time_t, NGX_HTTP_SWITCHING_PROTOCOLS,
+    ngx_array_push, ngx_array_t, ngx_atoof, ngx_http_headers_out_t, ngx_http_set_content_type,
+    ngx_http_time, ngx_list_push, ngx_list_t, ngx_palloc, ngx_pnalloc, ngx_pool_t, ngx_str_t,
+    ngx_table_elt_t, ngx_uint_t, time_t, NGX_HTTP_SWITCHING_PROTOCOLS,
 };
 
 use super::request::Req;
@@ -69,19 +69,27 @@ pub fn prepare_default_headers(r: Req, use_default_type: bool, headers_set: bool
 
 /// Appends a response header and returns the new element (zeroed first, so
 /// this works whatever fields the nginx version's `ngx_table_elt_t` has).
-pub fn push_out_header(r: Req, key: &'static str, value: &[u8]) -> Option<*mut nginx_sys::ngx_table_elt_t> {
+pub fn push_out_header(
+    r: Req,
+    key: &'static str,
+    value: &[u8],
+) -> Option<*mut nginx_sys::ngx_table_elt_t> {
     let v = r.pool_str(value)?;
     // SAFETY: the request is alive; the element lives in headers_out's list
     // (request pool) and its strings in the request pool or static memory.
     unsafe {
         let raw = r.get();
-        let h = nginx_sys::ngx_list_push(&mut raw.headers_out.headers) as *mut nginx_sys::ngx_table_elt_t;
+        let h = nginx_sys::ngx_list_push(&mut raw.headers_out.headers)
+            as *mut nginx_sys::ngx_table_elt_t;
         if h.is_null() {
             return None;
         }
         std::ptr::write_bytes(h, 0, 1);
         (*h).hash = 1;
-        (*h).key = nginx_sys::ngx_str_t { len: key.len(), data: key.as_ptr() as *mut u8 };
+        (*h).key = nginx_sys::ngx_str_t {
+            len: key.len(),
+            data: key.as_ptr() as *mut u8,
+        };
         (*h).value = v;
         Some(h)
     }
@@ -114,7 +122,8 @@ const fn escape_table(chars: &[u8], controls: bool, keep_tab: bool, high: bool) 
     let mut t = [false; 256];
     let mut i = 0;
     while i < 256 {
-        t[i] = (controls && i < 0x20 && !(keep_tab && i == 0x09)) || i == 0x7f || (high && i >= 0x80);
+        t[i] =
+            (controls && i < 0x20 && !(keep_tab && i == 0x09)) || i == 0x7f || (high && i >= 0x80);
         i += 1;
     }
     let mut j = 0;
@@ -137,7 +146,9 @@ const fn hash_lc(s: &[u8]) -> ngx_uint_t {
     let mut h: ngx_uint_t = 0;
     let mut i = 0;
     while i < s.len() {
-        h = h.wrapping_mul(31).wrapping_add(s[i].to_ascii_lowercase() as ngx_uint_t);
+        h = h
+            .wrapping_mul(31)
+            .wrapping_add(s[i].to_ascii_lowercase() as ngx_uint_t);
         i += 1;
     }
     h
@@ -147,7 +158,12 @@ const LOCATION_HASH: ngx_uint_t = hash_lc(b"location");
 
 /// Copies `src` into the pool, NUL-terminated, `_` turned into `-` when
 /// `underscores` is set and the bytes of `table` percent-encoded.
-fn pool_escaped(pool: *mut ngx_pool_t, src: &[u8], table: &[bool; 256], underscores: bool) -> Option<ngx_str_t> {
+fn pool_escaped(
+    pool: *mut ngx_pool_t,
+    src: &[u8],
+    table: &[bool; 256],
+    underscores: bool,
+) -> Option<ngx_str_t> {
     let extra = 2 * src.iter().filter(|&&b| table[usize::from(b)]).count();
     let len = src.len() + extra;
     // SAFETY: the pool is the live request pool; we write exactly len + 1 bytes.
@@ -376,9 +392,16 @@ unsafe fn fix_location(ho: *mut ngx_http_headers_out_t) {
     // SAFETY: a non-null location points into the live header list.
     unsafe {
         let h = (*ho).location;
-        if !h.is_null() && (*h).value.len > 0 && !(*h).value.data.is_null() && *(*h).value.data == b'/' {
+        if !h.is_null()
+            && (*h).value.len > 0
+            && !(*h).value.data.is_null()
+            && *(*h).value.data == b'/'
+        {
             (*h).hash = LOCATION_HASH;
-            (*h).key = ngx_str_t { len: 8, data: b"Location".as_ptr() as *mut u8 };
+            (*h).key = ngx_str_t {
+                len: 8,
+                data: b"Location".as_ptr() as *mut u8,
+            };
         }
     }
 }
@@ -452,7 +475,13 @@ unsafe fn set_in_list(
 ///
 /// # Safety
 /// `r` is live.
-unsafe fn set_builtin(r: Req, k: &OutKey, value: ngx_str_t, field: Single, no_override: bool) -> Result<(), SetHeaderError> {
+unsafe fn set_builtin(
+    r: Req,
+    k: &OutKey,
+    value: ngx_str_t,
+    field: Single,
+    no_override: bool,
+) -> Result<(), SetHeaderError> {
     // SAFETY: the request is alive; the field points into its header list.
     unsafe {
         let h = *single_field(&mut r.get().headers_out, field);
@@ -475,7 +504,8 @@ unsafe fn set_builtin(r: Req, k: &OutKey, value: ngx_str_t, field: Single, no_ov
 /// (its last field). Only used when the multi-value fields are linked lists,
 /// i.e. when the field exists; never named so 1.22 bindings compile.
 const NEXT_OFFSET: usize = offset_of!(ngx_table_elt_t, lowcase_key) + size_of::<*mut u8>();
-const HAS_NEXT: bool = size_of::<ngx_table_elt_t>() >= NEXT_OFFSET + size_of::<*mut ngx_table_elt_t>();
+const HAS_NEXT: bool =
+    size_of::<ngx_table_elt_t>() >= NEXT_OFFSET + size_of::<*mut ngx_table_elt_t>();
 
 /// The address of `h->next`, if this nginx has it.
 ///
@@ -635,7 +665,12 @@ impl MultiField for ngx_array_t {
 
 /// Sets (`override_`) or adds one value of a response header as `ngx.header`
 /// does; an empty `value` deletes the header.
-pub fn set_resp_header(r: Req, k: &OutKey, value: &[u8], override_: bool) -> Result<(), SetHeaderError> {
+pub fn set_resp_header(
+    r: Req,
+    k: &OutKey,
+    value: &[u8],
+    override_: bool,
+) -> Result<(), SetHeaderError> {
     let v = pool_escaped(r.pool(), value, &ESCAPE_VALUE, false).ok_or(SetHeaderError::NoMemory)?;
     let no_override = !override_;
     // SAFETY: the request is alive (Req invariant); every pointer stored into
@@ -657,7 +692,11 @@ pub fn set_resp_header(r: Req, k: &OutKey, value: &[u8], override_: bool) -> Res
             }
             Kind::LastModified => {
                 let ho = &mut r.get().headers_out;
-                ho.last_modified_time = if v.len == 0 { -1 } else { ngx_parse_http_time(v.data, v.len) };
+                ho.last_modified_time = if v.len == 0 {
+                    -1
+                } else {
+                    ngx_parse_http_time(v.data, v.len)
+                };
                 set_builtin(r, k, v, Single::LastModified, no_override)
             }
             Kind::ContentLength => {
@@ -677,21 +716,29 @@ pub fn set_resp_header(r: Req, k: &OutKey, value: &[u8], override_: bool) -> Res
                 let ho = &mut r.get().headers_out;
                 ho.content_type_len = value_type_len(&v);
                 ho.content_type = if v.len == 0 {
-                    ngx_str_t { len: 0, data: ptr::addr_of!(MIME_CLEARED) as *mut u8 }
+                    ngx_str_t {
+                        len: 0,
+                        data: ptr::addr_of!(MIME_CLEARED) as *mut u8,
+                    }
                 } else {
                     v
                 };
                 ho.content_type_hash = k.hash;
                 ho.content_type_lowcase = ptr::null_mut();
                 // Content-Type lives outside the list: delete list copies.
-                let empty = ngx_str_t { len: 0, data: v.data };
+                let empty = ngx_str_t {
+                    len: 0,
+                    data: v.data,
+                };
                 set_in_list(r, k, empty, no_override, None, true)
             }
             Kind::Multi(m) => {
                 let ho = &mut r.get().headers_out;
                 let list: *mut ngx_list_t = &mut ho.headers;
                 match m {
-                    Multi::CacheControl => MultiField::set(&mut ho.cache_control, list, r.pool(), k, v, no_override),
+                    Multi::CacheControl => {
+                        MultiField::set(&mut ho.cache_control, list, r.pool(), k, v, no_override)
+                    }
                     Multi::Link => MultiField::set(&mut ho.link, list, r.pool(), k, v, no_override),
                 }
             }
@@ -743,7 +790,9 @@ pub fn get_resp_header<E>(
                 f(s)?;
                 return Ok(1);
             }
-            12 if ho_ref.content_type.len > 0 && name_matches(name, b"Content-Type", underscores) => {
+            12 if ho_ref.content_type.len > 0
+                && name_matches(name, b"Content-Type", underscores) =>
+            {
                 let ct = ho_ref.content_type;
                 f(super::str_bytes(&ct))?;
                 return Ok(1);
@@ -755,7 +804,9 @@ pub fn get_resp_header<E>(
                 }
                 let mut buf = [0u8; 48];
                 let end = ngx_http_time(buf.as_mut_ptr(), t);
-                let len = (end as usize).saturating_sub(buf.as_ptr() as usize).min(buf.len());
+                let len = (end as usize)
+                    .saturating_sub(buf.as_ptr() as usize)
+                    .min(buf.len());
                 f(&buf[..len])?;
                 return Ok(1);
             }
@@ -816,7 +867,8 @@ pub fn resp_header_info<'a>(r: Req) -> RespHeaderInfo<'a> {
             true
         });
         let content_type = (ho.content_type.len > 0).then(|| super::str_bytes(&ho.content_type));
-        let content_length = (ho.content_length.is_null() && ho.content_length_n >= 0).then_some(ho.content_length_n);
+        let content_length = (ho.content_length.is_null() && ho.content_length_n >= 0)
+            .then_some(ho.content_length_n);
         let connection = if ho.status == NGX_HTTP_SWITCHING_PROTOCOLS as usize {
             "upgrade"
         } else if raw.keepalive() != 0 {
@@ -824,13 +876,22 @@ pub fn resp_header_info<'a>(r: Req) -> RespHeaderInfo<'a> {
         } else {
             "close"
         };
-        RespHeaderInfo { content_type, content_length, connection, chunked: raw.chunked() != 0, list_len }
+        RespHeaderInfo {
+            content_type,
+            content_length,
+            connection,
+            chunked: raw.chunked() != 0,
+            list_len,
+        }
     }
 }
 
 /// Calls `f(name, value)` for each live response header in list order until
 /// it returns `Ok(false)`.
-pub fn for_each_resp_header<E>(r: Req, mut f: impl FnMut(&[u8], &[u8]) -> Result<bool, E>) -> Result<(), E> {
+pub fn for_each_resp_header<E>(
+    r: Req,
+    mut f: impl FnMut(&[u8], &[u8]) -> Result<bool, E>,
+) -> Result<(), E> {
     // SAFETY: the request is alive; keys and values live in its pool (or
     // static memory) for the whole request.
     unsafe {

@@ -3,11 +3,13 @@
 
 pub mod body;
 pub mod conf;
+pub mod fake;
 pub mod fmt;
 pub mod headers;
 pub mod log;
 pub mod phases;
 pub mod process;
+pub mod req;
 pub mod request;
 pub mod script;
 pub mod time;
@@ -70,4 +72,10 @@ pub fn cycle_prefix() -> Vec<u8> {
             str_bytes(&(*cycle).prefix).to_vec()
         }
     }
+}
+
+/// The running cycle.
+pub fn cycle() -> *mut nginx_sys::ngx_cycle_t {
+    // SAFETY: a plain global nginx sets before module code runs.
+    unsafe { nginx_sys::ngx_cycle }
 }

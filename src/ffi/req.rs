@@ -399,7 +399,7 @@ static ESCAPE_NAME: [bool; 256] = header_name_table();
 static ESCAPE_VALUE: [bool; 256] = header_value_table();
 
 /// Percent-encodes the bytes of `src` marked in `table` (uppercase hex).
-fn escape(src: &[u8], table: &[bool; 256]) -> std::borrow::Cow<'_, [u8]> {
+fn escape<'a>(src: &'a [u8], table: &[bool; 256]) -> std::borrow::Cow<'a, [u8]> {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     if !src.iter().any(|&c| table[c as usize]) {
         return std::borrow::Cow::Borrowed(src);

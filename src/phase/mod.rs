@@ -142,6 +142,12 @@ fn eof_rc(r: Req, ctx: &RequestCtx) -> ngx_int_t {
 pub fn wake(r: Req, args: mlua::MultiValue) {
     let Some(ctx) = RequestCtx::get(r) else { return };
     match ctx.entry_phase.get() {
+        Some(Phase::Timer) => {
+            if let Some(vm) = request_vm(r) {
+                crate::api::timer::wake(&vm.lua, r, args);
+            }
+            return;
+        }
         Some(Phase::Content) => {
             let Some(vm) = request_vm(r) else { return };
             let outcome = sched::resume(&vm.lua, r, args);

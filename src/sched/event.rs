@@ -23,6 +23,13 @@ impl Timer {
     /// Arms the timer: `handler(ev)` runs after `ms` milliseconds with
     /// `ev->data == data`; `ms == 0` posts it to run after the current events.
     pub fn arm(&mut self, ms: u64, handler: Handler, data: *mut c_void, log: *mut ngx_log_t) {
+        self.arm_with(ms, handler, data, log, false)
+    }
+
+    /// As [`Timer::arm`]; a `cancelable` timer does not hold up a graceful
+    /// worker shutdown: nginx fires it early instead (timers use this to run
+    /// their callbacks with `premature = true`).
+    pub fn arm_with(&mut self, ms: u64, handler: Handler, data: *mut c_void, log: *mut ngx_log_t, cancelable: bool) {
         self.cancel();
         let ev = &mut *self.ev as *mut ngx_event_t;
         // SAFETY: the boxed event is ours and stays at this address until
@@ -31,6 +38,7 @@ impl Timer {
             (*ev).handler = Some(handler);
             (*ev).data = data;
             (*ev).log = log;
+            (*ev).set_cancelable(cancelable as u32);
             if ms == 0 {
                 ngx_post_event(ev, std::ptr::addr_of_mut!(nginx_sys::ngx_posted_events));
             } else {

@@ -72,6 +72,11 @@ fn push_frame(lua: &Lua, f: Frame) -> FrameGuard<'_> {
 
 /// Starts `f` as the request's entry coroutine for `phase`.
 pub fn run(lua: &Lua, r: Req, phase: Phase, f: Function) -> Outcome {
+    run_with(lua, r, phase, f, MultiValue::new())
+}
+
+/// As [`run`], passing `args` to `f`.
+pub fn run_with(lua: &Lua, r: Req, phase: Phase, f: Function, args: MultiValue) -> Outcome {
     let Some(ctx) = RequestCtx::get_or_create(r) else {
         return Outcome::Failed;
     };
@@ -85,7 +90,7 @@ pub fn run(lua: &Lua, r: Req, phase: Phase, f: Function) -> Outcome {
     *ctx.entry.borrow_mut() = Some(thread);
     ctx.entry_phase.set(Some(phase));
     ctx.exit_code.set(None);
-    step(lua, r, phase, ctx, MultiValue::new())
+    step(lua, r, phase, ctx, args)
 }
 
 /// Resumes the request's waiting entry coroutine with `args`.
