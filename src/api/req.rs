@@ -11,11 +11,11 @@
 
 use mlua::{Function, Lua, LuaString, MultiValue, Table, Value};
 
+use super::args::encode_table;
 use super::args::{fill_args_table, parse_args, DEFAULT_MAX_ARGS};
 use super::codec::{check_string, lua_type_name};
 use super::constants::method_name;
 use super::context::{Ctx, Current, Frame, Phase};
-use super::args::encode_table;
 use super::{raise, raw_function, set, subtable, ApiResult};
 use crate::ffi::req::{self as ffi, PostBody};
 use crate::sched::{self, RequestCtx};
@@ -25,7 +25,16 @@ use Phase::*;
 /// set rw acc cnt hf bf log.
 const REQ: Ctx = Ctx::of(&[Set, Rewrite, Access, Content, HeaderFilter, BodyFilter, Log]);
 /// REQ plus balancer_by_lua.
-const REQ_BAL: Ctx = Ctx::of(&[Set, Rewrite, Access, Content, HeaderFilter, BodyFilter, Log, Balancer]);
+const REQ_BAL: Ctx = Ctx::of(&[
+    Set,
+    Rewrite,
+    Access,
+    Content,
+    HeaderFilter,
+    BodyFilter,
+    Log,
+    Balancer,
+]);
 /// http_version, raw_header: set rw acc cnt hf log.
 const HEADER_READ: Ctx = Ctx::of(&[Set, Rewrite, Access, Content, HeaderFilter, Log]);
 /// set_method: set rw acc cnt hf.
@@ -55,13 +64,18 @@ fn check_phase(f: Frame, allowed: Ctx) -> ApiResult<()> {
     } else if f.phase == Timer {
         raise("API disabled in the current context")
     } else {
-        raise(format!("API disabled in the context of {}", f.phase.context_name()))
+        raise(format!(
+            "API disabled in the context of {}",
+            f.phase.context_name()
+        ))
     }
 }
 
 /// The current request, checked against `allowed`.
 fn request(lua: &Lua, allowed: Ctx, missing: &str) -> ApiResult<Frame> {
-    let Some(f) = current(lua) else { return raise(missing) };
+    let Some(f) = current(lua) else {
+        return raise(missing);
+    };
     check_phase(f, allowed)?;
     Ok(f)
 }
@@ -74,7 +88,10 @@ fn ffi_int(v: &Value, arg: usize, func: &str) -> ApiResult<i64> {
         Value::Integer(i) => Ok(*i),
         Value::Number(n) if n.is_finite() => Ok(*n as i64),
         Value::Number(_) => Ok(-1),
-        other => raise(format!("bad argument #{arg} to '{func}' (number expected, got {})", lua_type_name(other))),
+        other => raise(format!(
+            "bad argument #{arg} to '{func}' (number expected, got {})",
+            lua_type_name(other)
+        )),
     }
 }
 
@@ -86,9 +103,13 @@ fn check_integer(lua: &Lua, v: Value, arg: usize, func: &str) -> ApiResult<i64> 
         Value::Number(n) => Ok(n as i64),
         Value::String(_) => match lua.coerce_number(v)? {
             Some(n) => Ok(n as i64),
-            None => raise(format!("bad argument #{arg} to '{func}' (number expected, got string)")),
+            None => raise(format!(
+                "bad argument #{arg} to '{func}' (number expected, got string)"
+            )),
         },
-        _ => raise(format!("bad argument #{arg} to '{func}' (number expected, got {got})")),
+        _ => raise(format!(
+            "bad argument #{arg} to '{func}' (number expected, got {got})"
+        )),
     }
 }
 
@@ -165,14 +186,22 @@ fn get_uri_args(lua: &Lua, (max, tab): (Value, Value)) -> ApiResult<MultiValue> 
     };
     // lua-resty-core: a negative max means the default, 0 no limit; the
     // limit applies to the number of '&'-separated pieces.
-    let max = if max < 0 { DEFAULT_MAX_ARGS } else { max as usize };
+    let max = if max < 0 {
+        DEFAULT_MAX_ARGS
+    } else {
+        max as usize
+    };
     let query = ffi::args(f.req);
     let pieces = match query.iter().filter(|&&c| c == b'&').count() {
         0 if query.is_empty() => 0,
         0 => 1,
         n => n + 1,
     };
-    let (limit, truncated) = if max > 0 && pieces > max { (max, true) } else { (pieces, false) };
+    let (limit, truncated) = if max > 0 && pieces > max {
+        (max, true)
+    } else {
+        (pieces, false)
+    };
     let t = match tab {
         Some(t) => t,
         None => lua.create_table_with_capacity(0, limit.min(64))?,
@@ -203,7 +232,9 @@ fn get_post_args(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
         PostBody::InFile => {
             let mut ret = MultiValue::new();
             ret.push_back(Value::Nil);
-            ret.push_back(Value::String(lua.create_string("request body in temp file not supported")?));
+            ret.push_back(Value::String(
+                lua.create_string("request body in temp file not supported")?,
+            ));
             return Ok(ret);
         }
         PostBody::Memory(parts) => parts,
@@ -257,7 +288,7 @@ fn set_uri_args(lua: &Lua, args: MultiValue) -> ApiResult<()> {
 fn escape_log(s: &[u8]) -> String {
     let mut out = String::with_capacity(s.len());
     for &c in s {
-        if c < 0x20 || c >= 0x7f || c == b'"' || c == b'\\' {
+        if !(0x20..0x7f).contains(&c) || c == b'"' || c == b'\\' {
             out.push_str(&format!("\\x{c:02X}"));
         } else {
             out.push(c as char);
@@ -269,7 +300,9 @@ fn escape_log(s: &[u8]) -> String {
 /// Control characters a URI may not contain unless `binary` is set: 0x00 to
 /// 0x1f except TAB, and DEL.
 fn unsafe_uri_byte(uri: &[u8]) -> Option<u8> {
-    uri.iter().copied().find(|&c| (c < 0x20 && c != b'\t') || c == 0x7f)
+    uri.iter()
+        .copied()
+        .find(|&c| (c < 0x20 && c != b'\t') || c == 0x7f)
 }
 
 /// Returns true when the handler must end for a location jump.
@@ -315,7 +348,10 @@ fn set_uri_prepare(lua: &Lua, args: MultiValue) -> ApiResult<bool> {
         }
     };
     if jump && f.phase != Rewrite {
-        return raise(format!("API disabled in the context of {}", f.phase.context_name()));
+        return raise(format!(
+            "API disabled in the context of {}",
+            f.phase.context_name()
+        ));
     }
     let ctx = if jump {
         match RequestCtx::get_or_create(f.req) {
@@ -342,7 +378,11 @@ fn set_uri_prepare(lua: &Lua, args: MultiValue) -> ApiResult<bool> {
 fn get_headers(lua: &Lua, (max, raw): (Value, Value)) -> ApiResult<MultiValue> {
     let f = request(lua, REQ, NO_REQUEST)?;
     let max = ffi_int(&max, 1, "get_headers")?;
-    let max = if max < 0 { DEFAULT_MAX_HEADERS } else { max as usize };
+    let max = if max < 0 {
+        DEFAULT_MAX_HEADERS
+    } else {
+        max as usize
+    };
     let raw = is_truthy(&raw);
     let total = ffi::header_count(f.req);
     let truncated = max > 0 && total > max;
@@ -395,7 +435,10 @@ fn set_header(lua: &Lua, args: MultiValue) -> ApiResult<()> {
                 }
             };
             if ffi::set_header(f.req, &name, &v.as_bytes(), i == 1).is_err() {
-                return raise(format!("failed to set header {} (error: -1)", String::from_utf8_lossy(&name)));
+                return raise(format!(
+                    "failed to set header {} (error: -1)",
+                    String::from_utf8_lossy(&name)
+                ));
             }
         }
         return Ok(());
@@ -411,7 +454,12 @@ fn set_header(lua: &Lua, args: MultiValue) -> ApiResult<()> {
         v => Some(tostring(lua, v)?),
     };
     let value = value.as_ref().map(|v| v.as_bytes());
-    match ffi::set_header(f.req, &name.as_bytes(), value.as_deref().unwrap_or(&[]), true) {
+    match ffi::set_header(
+        f.req,
+        &name.as_bytes(),
+        value.as_deref().unwrap_or(&[]),
+        true,
+    ) {
         Ok(()) => Ok(()),
         Err(_) => raise("error"),
     }
@@ -421,7 +469,10 @@ fn set_header(lua: &Lua, args: MultiValue) -> ApiResult<()> {
 fn clear(f: Frame, name: &[u8], c_style: bool) -> ApiResult<()> {
     match ffi::set_header(f.req, name, &[], true) {
         Ok(()) => Ok(()),
-        Err(_) if c_style => raise(format!("failed to set header {} (error: -1)", String::from_utf8_lossy(name))),
+        Err(_) if c_style => raise(format!(
+            "failed to set header {} (error: -1)",
+            String::from_utf8_lossy(name)
+        )),
         Err(_) => raise("error"),
     }
 }
@@ -446,7 +497,9 @@ fn get_method(lua: &Lua, _: MultiValue) -> ApiResult<LuaString> {
 }
 
 fn set_method(lua: &Lua, method: Value) -> ApiResult<()> {
-    let Some(f) = current(lua) else { return raise(NO_REQUEST) };
+    let Some(f) = current(lua) else {
+        return raise(NO_REQUEST);
+    };
     let id = match method {
         Value::Integer(i) => i,
         Value::Number(n) if n.is_finite() => n as i64,
@@ -461,7 +514,10 @@ fn set_method(lua: &Lua, method: Value) -> ApiResult<()> {
             ffi::set_method(f.req, id as usize, name.as_bytes());
             Ok(())
         }
-        None => raise(format!("unsupported HTTP method: {}", tostring(lua, method)?.to_string_lossy())),
+        None => raise(format!(
+            "unsupported HTTP method: {}",
+            tostring(lua, method)?.to_string_lossy()
+        )),
     }
 }
 
@@ -493,14 +549,24 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
     set(lua, &req, "set_method", set_method)?;
     set(lua, &req, "http_version", http_version)?;
     set(lua, &req, "raw_header", raw_header)?;
-    set(lua, &req, "start_time", |lua, _: MultiValue| -> ApiResult<f64> {
-        let f = request(lua, REQ, NO_REQUEST)?;
-        Ok(ffi::start_time(f.req))
-    })?;
-    set(lua, &req, "is_internal", |lua, _: MultiValue| -> ApiResult<bool> {
-        let f = request(lua, REQ, NO_REQUEST)?;
-        Ok(f.req.internal())
-    })?;
+    set(
+        lua,
+        &req,
+        "start_time",
+        |lua, _: MultiValue| -> ApiResult<f64> {
+            let f = request(lua, REQ, NO_REQUEST)?;
+            Ok(ffi::start_time(f.req))
+        },
+    )?;
+    set(
+        lua,
+        &req,
+        "is_internal",
+        |lua, _: MultiValue| -> ApiResult<bool> {
+            let f = request(lua, REQ, NO_REQUEST)?;
+            Ok(f.req.internal())
+        },
+    )?;
     set(lua, &req, "get_uri_args", get_uri_args)?;
     set(lua, &req, "set_uri_args", set_uri_args)?;
     set(lua, &req, "get_post_args", get_post_args)?;
@@ -508,8 +574,15 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
     set(lua, &req, "set_header", set_header)?;
     set(lua, &req, "clear_header", clear_header)?;
 
-    let shim: Function = lua.load(include_str!("../../lualib/req.lua")).set_name("=ngx_lua_rs.req").into_function()?;
-    shim.call::<()>((raw_function(lua, set_uri_prepare)?, super::raise_marker(), sched::exit_marker()))
+    let shim: Function = lua
+        .load(include_str!("../../lualib/req.lua"))
+        .set_name("=ngx_lua_rs.req")
+        .into_function()?;
+    shim.call::<()>((
+        raw_function(lua, set_uri_prepare)?,
+        super::raise_marker(),
+        sched::exit_marker(),
+    ))
 }
 
 #[cfg(test)]

@@ -22,9 +22,9 @@ use std::ptr;
 use nginx_sys::{
     ngx_array_push, ngx_array_t, ngx_hash_find, ngx_hash_key_lc, ngx_http_core_main_conf_t,
     ngx_http_core_module, ngx_http_header_t, ngx_http_headers_in, ngx_http_headers_in_t,
-    ngx_http_set_exten, ngx_http_variable_t, ngx_list_part_t, ngx_list_push, ngx_list_t, ngx_palloc,
-    ngx_pnalloc, ngx_pool_t, ngx_str_t, ngx_table_elt_t, ngx_uint_t, NGX_HTTP_CONNECTION_CLOSE,
-    NGX_HTTP_CONNECTION_KEEP_ALIVE, NGX_HTTP_VAR_INDEXED,
+    ngx_http_set_exten, ngx_http_variable_t, ngx_list_part_t, ngx_list_push, ngx_list_t,
+    ngx_palloc, ngx_pnalloc, ngx_pool_t, ngx_str_t, ngx_table_elt_t, ngx_uint_t,
+    NGX_HTTP_CONNECTION_CLOSE, NGX_HTTP_CONNECTION_KEEP_ALIVE, NGX_HTTP_VAR_INDEXED,
 };
 
 use super::request::Req;
@@ -51,7 +51,10 @@ pub fn set_method(r: Req, bit: usize, name: &'static [u8]) {
     unsafe {
         let raw = r.get();
         raw.method = bit;
-        raw.method_name = ngx_str_t { len: name.len(), data: name.as_ptr() as *mut u8 };
+        raw.method_name = ngx_str_t {
+            len: name.len(),
+            data: name.as_ptr() as *mut u8,
+        };
     }
 }
 
@@ -76,7 +79,9 @@ pub fn args<'a>(r: Req) -> &'a [u8] {
 
 /// Replaces the query string with a pool copy of `args`.
 pub fn set_args(r: Req, args: &[u8]) -> bool {
-    let Some(s) = r.pool_str(args) else { return false };
+    let Some(s) = r.pool_str(args) else {
+        return false;
+    };
     // SAFETY: the request is alive; the new value lives in its pool.
     unsafe {
         let raw = r.get();
@@ -90,7 +95,9 @@ pub fn set_args(r: Req, args: &[u8]) -> bool {
 /// post-rewrite phase looks the location up again (`uri_changed`).
 pub fn set_uri(r: Req, uri: &[u8], jump: bool) -> bool {
     // The URI must not be empty (checked by the caller), so pool_str allocates.
-    let Some(s) = r.pool_str(uri) else { return false };
+    let Some(s) = r.pool_str(uri) else {
+        return false;
+    };
     if s.data.is_null() {
         return false;
     }
@@ -217,7 +224,11 @@ pub fn headers<'a>(r: Req, max: usize) -> Vec<Header<'a>> {
             } else {
                 std::slice::from_raw_parts((*h).lowcase_key, key.len())
             };
-            out.push(Header { key, lowcase_key, value: str_bytes(&(*h).value) });
+            out.push(Header {
+                key,
+                lowcase_key,
+                value: str_bytes(&(*h).value),
+            });
             max == 0 || out.len() < max
         });
     }
@@ -332,9 +343,23 @@ fn append_segment(out: &mut Vec<u8>, seg: &[u8], keep_partial: bool) {
             Some(&LF) => CR,
             None => LF,
             Some(_) if nuls % 2 == 1 => b':',
+            // The end of a value followed by trailing blanks: nginx wrote
+            // over the first blank (lua-nginx-module turns it into a line
+            // break; a space keeps the line intact).
+            Some(_) if trailing_blanks(&seg[i + 1..]) => b' ',
             Some(_) => LF,
         };
         out.push(restored);
+    }
+}
+
+/// Whether `rest` is blanks up to the end of the line.
+fn trailing_blanks(rest: &[u8]) -> bool {
+    match rest.iter().position(|&c| c == LF) {
+        Some(end) => rest[..end]
+            .iter()
+            .all(|&c| c == b' ' || c == b'\t' || c == CR),
+        None => false,
     }
 }
 
@@ -422,7 +447,10 @@ fn escape<'a>(src: &'a [u8], table: &[bool; 256]) -> std::borrow::Cow<'a, [u8]> 
 /// `pool` must be a live pool.
 unsafe fn pool_cstr(pool: *mut ngx_pool_t, bytes: &[u8]) -> Result<ngx_str_t, SetHeaderError> {
     if bytes.is_empty() {
-        return Ok(ngx_str_t { len: 0, data: ptr::null_mut() });
+        return Ok(ngx_str_t {
+            len: 0,
+            data: ptr::null_mut(),
+        });
     }
     // SAFETY: we write len + 1 bytes into a fresh allocation of that size.
     unsafe {
@@ -432,7 +460,10 @@ unsafe fn pool_cstr(pool: *mut ngx_pool_t, bytes: &[u8]) -> Result<ngx_str_t, Se
         }
         ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len());
         *p.add(bytes.len()) = 0;
-        Ok(ngx_str_t { len: bytes.len(), data: p })
+        Ok(ngx_str_t {
+            len: bytes.len(),
+            data: p,
+        })
     }
 }
 
@@ -441,7 +472,8 @@ unsafe fn pool_cstr(pool: *mut ngx_pool_t, bytes: &[u8]) -> Result<ngx_str_t, Se
 const NEXT_OFFSET: usize = offset_of!(ngx_table_elt_t, lowcase_key) + size_of::<*mut u8>();
 /// Whether elements have `next`, i.e. whether the multi-value fields are
 /// linked lists (nginx >= 1.23) rather than arrays of pointers.
-const HAS_NEXT: bool = size_of::<ngx_table_elt_t>() >= NEXT_OFFSET + size_of::<*mut ngx_table_elt_t>();
+const HAS_NEXT: bool =
+    size_of::<ngx_table_elt_t>() >= NEXT_OFFSET + size_of::<*mut ngx_table_elt_t>();
 
 /// The address of `h->next`, if this nginx has it.
 ///
@@ -710,7 +742,12 @@ unsafe fn set_in_list(
 ///
 /// # Safety
 /// As for [`set_in_list`]; `offset` is the field's offset in `headers_in`.
-unsafe fn set_builtin(r: Req, hv: &HeaderVal, value: ngx_str_t, offset: usize) -> Result<(), SetHeaderError> {
+unsafe fn set_builtin(
+    r: Req,
+    hv: &HeaderVal,
+    value: ngx_str_t,
+    offset: usize,
+) -> Result<(), SetHeaderError> {
     // SAFETY: the field at `offset` is an element pointer (nginx's table says
     // so for every header handled here).
     unsafe {
@@ -735,7 +772,12 @@ unsafe fn set_builtin(r: Req, hv: &HeaderVal, value: ngx_str_t, offset: usize) -
 ///
 /// # Safety
 /// As for [`set_builtin`].
-unsafe fn set_multi(r: Req, hv: &HeaderVal, value: ngx_str_t, offset: usize) -> Result<(), SetHeaderError> {
+unsafe fn set_multi(
+    r: Req,
+    hv: &HeaderVal,
+    value: ngx_str_t,
+    offset: usize,
+) -> Result<(), SetHeaderError> {
     // SAFETY: with HAS_NEXT the field is the head of a linked list of
     // elements, otherwise an ngx_array_t of element pointers (nginx 1.22).
     unsafe {
@@ -763,7 +805,8 @@ unsafe fn set_multi(r: Req, hv: &HeaderVal, value: ngx_str_t, offset: usize) -> 
             }
         } else {
             let arr = field as *mut ngx_array_t;
-            if (!hv.no_override && (*arr).nelts > 0) || (*arr).nalloc == 0 || (*arr).elts.is_null() {
+            if (!hv.no_override && (*arr).nelts > 0) || (*arr).nalloc == 0 || (*arr).elts.is_null()
+            {
                 let elts = ngx_palloc(r.pool(), 2 * size_of::<*mut ngx_table_elt_t>());
                 if elts.is_null() {
                     return Err(SetHeaderError);
@@ -808,22 +851,14 @@ fn server_name(host: &[u8]) -> Option<Vec<u8>> {
                 }
                 dot_pos = i;
             }
-            b':' => {
-                if state == State::Usual {
-                    host_len = i;
-                    state = State::Rest;
-                }
+            b':' if state == State::Usual => {
+                host_len = i;
+                state = State::Rest;
             }
-            b'[' => {
-                if i == 0 {
-                    state = State::Literal;
-                }
-            }
-            b']' => {
-                if state == State::Literal {
-                    host_len = i + 1;
-                    state = State::Rest;
-                }
+            b'[' if i == 0 => state = State::Literal,
+            b']' if state == State::Literal => {
+                host_len = i + 1;
+                state = State::Rest;
             }
             0 | b'/' => return None,
             _ => {}
@@ -846,13 +881,18 @@ fn invalidate_host_variable(r: Req) {
     // per indexed variable.
     unsafe {
         let raw = r.get();
-        let cmcf = *raw.main_conf.add(ngx_http_core_module.ctx_index) as *mut ngx_http_core_main_conf_t;
+        let cmcf =
+            *raw.main_conf.add(ngx_http_core_module.ctx_index) as *mut ngx_http_core_main_conf_t;
         if cmcf.is_null() || raw.variables.is_null() {
             return;
         }
         let key = ngx_hash_key_lc(name.as_mut_ptr(), name.len());
-        let v = ngx_hash_find(&mut (*cmcf).variables_hash, key, name.as_mut_ptr(), name.len())
-            as *mut ngx_http_variable_t;
+        let v = ngx_hash_find(
+            &mut (*cmcf).variables_hash,
+            key,
+            name.as_mut_ptr(),
+            name.len(),
+        ) as *mut ngx_http_variable_t;
         if v.is_null() || (*v).flags & NGX_HTTP_VAR_INDEXED as ngx_uint_t == 0 {
             return;
         }
@@ -863,7 +903,8 @@ fn invalidate_host_variable(r: Req) {
 }
 
 fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
+    hay.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -911,14 +952,21 @@ fn parse_length(v: &[u8]) -> Option<i64> {
     if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    v.iter().try_fold(0i64, |n, &d| n.checked_mul(10)?.checked_add(i64::from(d - b'0')))
+    v.iter().try_fold(0i64, |n, &d| {
+        n.checked_mul(10)?.checked_add(i64::from(d - b'0'))
+    })
 }
 
 /// Sets (`override_`) or adds one value of a request header as
 /// `ngx.req.set_header` does; an empty `value` removes the header. Name and
 /// value are escaped first (control characters in the value, separators in
 /// the name). Fails for an invalid Host or Content-Length.
-pub fn set_header(r: Req, name: &[u8], value: &[u8], override_: bool) -> Result<(), SetHeaderError> {
+pub fn set_header(
+    r: Req,
+    name: &[u8],
+    value: &[u8],
+    override_: bool,
+) -> Result<(), SetHeaderError> {
     let pool = r.pool();
     let name = escape(name, &ESCAPE_NAME);
     let value = escape(value, &ESCAPE_VALUE);
@@ -927,8 +975,16 @@ pub fn set_header(r: Req, name: &[u8], value: &[u8], override_: bool) -> Result<
     unsafe {
         let key = pool_cstr(pool, &name)?;
         let v = pool_cstr(pool, &value)?;
-        let hash = if v.len > 0 && key.len > 0 { ngx_hash_key_lc(key.data, key.len) } else { 0 };
-        let hv = HeaderVal { key, hash, no_override: !override_ };
+        let hash = if v.len > 0 && key.len > 0 {
+            ngx_hash_key_lc(key.data, key.len)
+        } else {
+            0
+        };
+        let hv = HeaderVal {
+            key,
+            hash,
+            no_override: !override_,
+        };
 
         let raw = r.get();
         if raw.headers_out.status == 400 || raw.headers_in.headers.last.is_null() {
@@ -954,17 +1010,22 @@ pub fn set_header(r: Req, name: &[u8], value: &[u8], override_: bool) -> Result<
                 raw.headers_in.set_connection_type(0);
                 if v.len > 0 {
                     if contains_ignore_case(&value, b"close") {
-                        raw.headers_in.set_connection_type(NGX_HTTP_CONNECTION_CLOSE);
+                        raw.headers_in
+                            .set_connection_type(NGX_HTTP_CONNECTION_CLOSE);
                         raw.headers_in.keep_alive_n = -1;
                     } else if contains_ignore_case(&value, b"keep-alive") {
-                        raw.headers_in.set_connection_type(NGX_HTTP_CONNECTION_KEEP_ALIVE);
+                        raw.headers_in
+                            .set_connection_type(NGX_HTTP_CONNECTION_KEEP_ALIVE);
                     }
                 }
                 set_builtin(r, &hv, v, off)
             }
             Kind::UserAgent(off) => {
-                let [msie, msie6, opera, gecko, chrome, safari, konqueror] =
-                    if v.len == 0 { [false; 7] } else { browser_bits(&value) };
+                let [msie, msie6, opera, gecko, chrome, safari, konqueror] = if v.len == 0 {
+                    [false; 7]
+                } else {
+                    browser_bits(&value)
+                };
                 let hi = &mut raw.headers_in;
                 hi.set_msie(msie.into());
                 hi.set_msie6(msie6.into());
@@ -994,25 +1055,44 @@ mod tests {
     #[test]
     fn raw_header_segments() {
         let mut out = Vec::new();
-        append_segment(&mut out, b"GET / HTTP/1.1\r\nHost\0 a\0\nFoo\0\0\n\r\n", true);
+        append_segment(
+            &mut out,
+            b"GET / HTTP/1.1\r\nHost\0 a\0\nFoo\0\0\n\r\n",
+            true,
+        );
         assert_eq!(out, b"GET / HTTP/1.1\r\nHost: a\r\nFoo:\r\n\r\n");
         let mut out = Vec::new();
         append_segment(&mut out, b"GET / HTTP/1.1\nA\0 b\0B: part", false);
         assert_eq!(out, b"GET / HTTP/1.1\nA: b\n");
-        assert_eq!(strip_body(b"GET /\r\nA: b\r\n\r\nbody".to_vec()), b"GET /\r\nA: b\r\n\r\n");
-        assert_eq!(strip_body(b"GET /\nA: b\n\nbody".to_vec()), b"GET /\nA: b\n\n");
+        let mut out = Vec::new();
+        append_segment(&mut out, b"A\0  b\0 \t\r\nB\0c\0\n", true);
+        assert_eq!(out, b"A:  b  \t\r\nB:c\n");
+        assert_eq!(
+            strip_body(b"GET /\r\nA: b\r\n\r\nbody".to_vec()),
+            b"GET /\r\nA: b\r\n\r\n"
+        );
+        assert_eq!(
+            strip_body(b"GET /\nA: b\n\nbody".to_vec()),
+            b"GET /\nA: b\n\n"
+        );
     }
 
     #[test]
     fn header_escaping() {
         assert_eq!(&*escape(b"a\r\nb\tc", &ESCAPE_VALUE), b"a%0D%0Ab\tc");
         assert_eq!(&*escape(b"X Foo:\x7f", &ESCAPE_NAME), b"X%20Foo%3A%7F");
-        assert!(matches!(escape(b"X-Foo_Bar", &ESCAPE_NAME), std::borrow::Cow::Borrowed(_)));
+        assert!(matches!(
+            escape(b"X-Foo_Bar", &ESCAPE_NAME),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]
     fn hosts() {
-        assert_eq!(server_name(b"Example.COM:8080").as_deref(), Some(&b"example.com"[..]));
+        assert_eq!(
+            server_name(b"Example.COM:8080").as_deref(),
+            Some(&b"example.com"[..])
+        );
         assert_eq!(server_name(b"foo.").as_deref(), Some(&b"foo"[..]));
         assert_eq!(server_name(b"[::1]:80").as_deref(), Some(&b"[::1]"[..]));
         assert!(server_name(b"a..b").is_none());
@@ -1027,7 +1107,10 @@ mod tests {
         assert_eq!(parse_length(b"-1"), None);
         assert_eq!(parse_length(b""), None);
         assert_eq!(parse_length(b"99999999999999999999"), None);
-        assert_eq!(browser_bits(b"Mozilla/4.0 (compatible; MSIE 6.0; Windows)")[..2], [true, true]);
+        assert_eq!(
+            browser_bits(b"Mozilla/4.0 (compatible; MSIE 6.0; Windows)")[..2],
+            [true, true]
+        );
         assert!(browser_bits(b"Mozilla/5.0 Gecko/2010")[3]);
         assert!(browser_bits(b"Opera/9.80")[2]);
     }

@@ -41,8 +41,22 @@ pub struct RequestCtx {
     pub resume_args: Cell<MultiValue>,
     /// Response headers were set through ngx.header (keeps Content-Length).
     pub headers_set: Cell<bool>,
+    /// The scheduler-level coroutine running now (0 = the entry coroutine).
+    pub cur_co: Cell<usize>,
+    /// Run when the request ends (the ctx is dropped): objects created by
+    /// the request that hold nginx resources (cosockets) cancel their events
+    /// and close their connections here.
+    pub on_drop: RefCell<Vec<Box<dyn FnOnce()>>>,
     /// ngx.sleep's timer (one waiting coroutine per request for now).
     pub sleep: RefCell<super::event::Timer>,
+}
+
+impl Drop for RequestCtx {
+    fn drop(&mut self) {
+        for f in self.on_drop.get_mut().drain(..) {
+            f();
+        }
+    }
 }
 
 impl RequestCtx {

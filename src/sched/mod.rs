@@ -200,3 +200,27 @@ pub fn call(lua: &Lua, frame: Option<Frame>, bare: Option<Phase>, f: &Function, 
         }),
     }
 }
+
+/// The coroutine that is about to wait, captured when a waiting API starts
+/// (before its Lua shim yields) and used by the event that ends the wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Waiter {
+    pub req: Req,
+    /// Which of the request's scheduler-level coroutines (0 = entry).
+    pub co: usize,
+}
+
+impl Waiter {
+    /// The running coroutine of the current request frame.
+    pub fn current(lua: &Lua) -> Option<Waiter> {
+        let f = lua.app_data_ref::<Current>()?.top()?;
+        let ctx = RequestCtx::get(f.req)?;
+        Some(Waiter { req: f.req, co: ctx.cur_co.get() })
+    }
+
+    /// Resumes the waiting coroutine with `args` (what its shim's yield
+    /// returns), then lets nginx run posted requests.
+    pub fn wake(self, args: MultiValue) {
+        crate::phase::wake(self.req, args);
+    }
+}
