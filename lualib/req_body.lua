@@ -1,14 +1,11 @@
 -- ngx.req.read_body: starts reading in Rust; if the body is not complete,
 -- yields to the scheduler until nginx has read it.
-local start, raise_marker, wait_marker, exit_marker = ...
+local start, raise, wait_marker, exit_marker = ...
 local yield = coroutine.yield
-local error = error
 
 ngx.req.read_body = function()
     local rc, err = start()
-    if rc == raise_marker then
-        error(err, 2)
-    end
+    raise(rc, err)
     if rc == 1 then
         yield(wait_marker)
     elseif rc == 2 then

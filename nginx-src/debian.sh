@@ -34,5 +34,7 @@ fi
 profile=${PROFILE:-release}
 export CARGO_TARGET_DIR=$root/target/debian
 NGINX_BUILD_DIR=$tree/objs cargo build --profile "$profile" --no-default-features --features export-modules
-cp -f "$CARGO_TARGET_DIR/$profile/libngx_http_lua_rs_module.so" build/debian/ngx_http_lua_rs_module.so
+# Copy then rename, so running nginx processes keep their mapped copy.
+cp -f "$CARGO_TARGET_DIR/$profile/libngx_http_lua_rs_module.so" build/debian/ngx_http_lua_rs_module.so.new
+mv -f build/debian/ngx_http_lua_rs_module.so.new build/debian/ngx_http_lua_rs_module.so
 echo "build/debian: module for $(/usr/sbin/nginx -v 2>&1 | sed 's/.*\///') staged"

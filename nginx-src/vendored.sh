@@ -19,6 +19,9 @@ if [ -z "$nginx_bin" ]; then
 fi
 
 mkdir -p build/vendored
-cp -f "$nginx_bin" build/vendored/nginx
-cp -f "$out/libngx_http_lua_rs_module.so" build/vendored/ngx_http_lua_rs_module.so
+# Copy then rename: running nginx processes keep the old inode instead of
+# seeing their mapped binary or module change under them.
+cp -f "$nginx_bin" build/vendored/nginx.new && mv -f build/vendored/nginx.new build/vendored/nginx
+cp -f "$out/libngx_http_lua_rs_module.so" build/vendored/ngx_http_lua_rs_module.so.new
+mv -f build/vendored/ngx_http_lua_rs_module.so.new build/vendored/ngx_http_lua_rs_module.so
 echo "build/vendored: nginx $("$root/build/vendored/nginx" -v 2>&1 | sed 's/.*\///'), module staged"

@@ -10,6 +10,7 @@ pub mod api;
 pub mod conf;
 pub mod ffi;
 pub mod module;
+pub mod net;
 pub mod phase;
 pub mod sched;
 pub mod vm;

@@ -260,7 +260,7 @@ Location: https://example.org/x?y=z
 --- request
 GET /t
 --- response_body_like chomp
-^false content_by_lua\(nginx\.conf:\d+\):\d+: attempt to (?:set|use) unsafe (?:redirect )?uri
+^false content_by_lua\(nginx\.conf:\d+\):\d+: unsafe uri ".*" was detected
 $
 --- no_error_log
 [alert]

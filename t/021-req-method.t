@@ -135,6 +135,9 @@ ok ok ok ok ok ok ok ok ok ok ok ok ok ok ok
             ngx.say(ok, " ", (err:gsub("^.-: unsupported", "unsupported")))
             ok, err = pcall(ngx.req.set_method)
             ngx.say(ok, " ", err)
+            -- raised at the caller's level, as lua-resty-core does
+            ok, err = pcall(function() ngx.req.set_method("x") end)
+            ngx.say(err:match("^content_by_lua%(nginx%.conf:%d+%):%d+: bad method number$") ~= nil)
             ngx.say("still: ", ngx.req.get_method())
         }
     }
@@ -144,6 +147,7 @@ GET /t
 false bad method number
 false unsupported HTTP method: 12345
 false bad method number
+true
 still: GET
 --- no_error_log
 [error]

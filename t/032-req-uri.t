@@ -242,6 +242,9 @@ target: /target?x=1
             try("/a", false, "yes")
             try()
             try("/a", false, false, 1)
+            -- a C function upstream: no position even when called from Lua
+            local ok, err = pcall(function() ngx.req.set_uri("") end)
+            ngx.say(err)
             ngx.say("uri: ", ngx.var.uri)
         }
     }
@@ -254,6 +257,7 @@ bad argument #2 to 'set_uri' (boolean expected, got nil)
 bad argument #3 to 'set_uri' (boolean expected, got string)
 expecting 1, 2 or 3 arguments but seen 0
 expecting 1, 2 or 3 arguments but seen 4
+attempt to use zero-length uri
 uri: /t
 --- no_error_log
 [error]

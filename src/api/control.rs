@@ -1,7 +1,7 @@
 //! Control flow: ngx.exit, ngx.exec, ngx.redirect (lua_control.c). The
 //! yielding halves live in lualib/control.lua.
 
-use mlua::{Lua, Table, Value};
+use mlua::{Lua, MultiValue, Table, Value};
 
 use super::context::{frame, Ctx, Phase, OUTPUT};
 use super::{raise, ApiResult};
@@ -42,7 +42,14 @@ fn exit_prepare(lua: &Lua, status: Value) -> ApiResult<bool> {
     let f = frame(lua, EXIT_CTX)?;
     let status = number_arg(&status, 1, "exit")?;
     let ctx = request_ctx(f.req)?;
-    if f.req.header_sent() && status >= 200 && status as usize != f.req.status() && f.phase != Phase::HeaderFilter {
+    // 408, 444 and 499 only close the connection; they set no status.
+    let closes = matches!(status, 408 | 444 | 499);
+    if f.req.header_sent()
+        && status >= 300
+        && !closes
+        && status as usize != f.req.status()
+        && f.phase != Phase::HeaderFilter
+    {
         log::error(
             nginx_sys::NGX_LOG_ERR as usize,
             f.req.log(),
@@ -63,40 +70,52 @@ fn exit_prepare(lua: &Lua, status: Value) -> ApiResult<bool> {
     Ok(true)
 }
 
-fn exec_prepare(lua: &Lua, (uri, args): (Value, Value)) -> ApiResult<bool> {
+fn exec_prepare(lua: &Lua, args: MultiValue) -> ApiResult<bool> {
+    if args.is_empty() || args.len() > 2 {
+        return raise(format!("expecting one or two arguments, but got {}", args.len()));
+    }
     let f = frame(lua, OUTPUT)?;
-    let uri = match uri {
+    let mut args = args.into_iter();
+    let uri = match args.next().unwrap_or(Value::Nil) {
         Value::String(s) => s.as_bytes().to_vec(),
-        Value::Integer(_) | Value::Number(_) => uri.to_string()?.into_bytes(),
-        other => return raise(format!("bad argument #1 to 'exec' (string expected, got {})", other.type_name())),
+        v @ (Value::Integer(_) | Value::Number(_)) => v.to_string()?.into_bytes(),
+        other => {
+            return raise(format!("bad argument #1 to 'exec' (string expected, got {})", other.type_name()))
+        }
     };
     if uri.is_empty() {
         return raise("The uri argument is empty");
     }
-    let (mut path, mut query) = match uri.iter().position(|&c| c == b'?') {
+    let (path, mut query) = match uri.iter().position(|&c| c == b'?') {
         Some(i) => (uri[..i].to_vec(), uri[i + 1..].to_vec()),
         None => (uri, Vec::new()),
     };
-    match args {
-        Value::Nil => {}
-        Value::String(s) => query = s.as_bytes().to_vec(),
-        Value::Table(t) => query = super::args::encode_table(lua, &t)?,
+    let extra = match args.next().unwrap_or(Value::Nil) {
+        Value::Nil => Vec::new(),
+        Value::String(s) => s.as_bytes().to_vec(),
+        v @ (Value::Integer(_) | Value::Number(_)) => v.to_string()?.into_bytes(),
+        Value::Table(t) => super::args::encode_table(lua, &t)?,
         other => {
-            return raise(format!("bad argument #2 to 'exec' (string or table expected, got {})", other.type_name()))
+            return raise(format!(
+                "bad argument #2 to 'exec' (string, number, or table expected, but got {})",
+                other.type_name()
+            ))
         }
+    };
+    // Arguments given separately join those already in the URI.
+    if !extra.is_empty() {
+        if !query.is_empty() {
+            query.push(b'&');
+        }
+        query.extend_from_slice(&extra);
     }
     if path.first() == Some(&b'@') {
         query.clear();
     }
-    if f.req.header_sent() {
-        return raise("attempt to call ngx.exec after sending out response headers");
-    }
     let ctx = request_ctx(f.req)?;
-    if ctx.eof.get() {
+    if f.req.header_sent() || ctx.eof.get() {
         return raise("attempt to call ngx.exec after sending out response headers");
     }
-    // nginx wants the path unescaped? No: internal_redirect takes it as is.
-    path.shrink_to_fit();
     *ctx.exec.borrow_mut() = Some((path, query));
     Ok(true)
 }
@@ -105,10 +124,15 @@ fn redirect_prepare(lua: &Lua, (uri, status): (Value, Option<Value>)) -> ApiResu
     let f = frame(lua, OUTPUT)?;
     let uri = match uri {
         Value::String(s) => s.as_bytes().to_vec(),
+        v @ (Value::Integer(_) | Value::Number(_)) => v.to_string()?.into_bytes(),
         other => {
             return raise(format!("bad argument #1 to 'redirect' (string expected, got {})", other.type_name()))
         }
     };
+    // CR or LF would split the header; upstream refuses such URIs.
+    if uri.iter().any(|&c| c == b'\r' || c == b'\n') {
+        return raise(format!("unsafe uri \"{}\" was detected", String::from_utf8_lossy(&uri).escape_default()));
+    }
     let status = match status {
         None | Some(Value::Nil) => 302,
         Some(v) => number_arg(&v, 2, "redirect")?,
@@ -122,18 +146,7 @@ fn redirect_prepare(lua: &Lua, (uri, status): (Value, Option<Value>)) -> ApiResu
     if f.req.header_sent() {
         return raise("attempt to call ngx.redirect after sending out the headers");
     }
-    // Control characters in the Location value would split the header.
-    let safe: Vec<u8> = uri
-        .iter()
-        .flat_map(|&c| {
-            if c <= 0x20 || c == 0x7f {
-                format!("%{c:02X}").into_bytes()
-            } else {
-                vec![c]
-            }
-        })
-        .collect();
-    if !headers::set_location(f.req, &safe) {
+    if !headers::set_location(f.req, &uri) {
         return raise("no memory");
     }
     let ctx = request_ctx(f.req)?;
@@ -147,7 +160,7 @@ pub(crate) fn inject(lua: &Lua, _ngx: &Table) -> mlua::Result<()> {
         super::raw_function(lua, exit_prepare)?,
         super::raw_function(lua, exec_prepare)?,
         super::raw_function(lua, redirect_prepare)?,
-        super::raise_marker(),
+        super::shim_raise(lua)?,
         sched::exit_marker(),
         sched::exec_marker(),
     ))

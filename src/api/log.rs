@@ -18,7 +18,9 @@ fn caller_prefix(lua: &Lua) -> String {
             if src.what == "C" || src.source.as_deref().is_some_and(|s| s.starts_with(INTERNAL_CHUNK)) {
                 return None;
             }
-            let short = src.short_src.as_deref().unwrap_or("?").to_string();
+            // The base name of the source file, as lua-nginx-module prints it.
+            let short = src.short_src.as_deref().unwrap_or("?");
+            let short = short.rsplit('/').next().unwrap_or(short).to_string();
             let line = d.current_line().map(|l| l as i64).unwrap_or(-1);
             let name = d.names().name.map(|n| format!("{n}(): ")).unwrap_or_default();
             Some(format!("{short}:{line}: {name}"))
@@ -96,7 +98,7 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
             None => return raise("bad argument #1 to 'log' (number expected, got no value)"),
         };
         if !(0..=8).contains(&level) {
-            return raise(format!("bad log level: {level}"));
+            return raise(format!("bad argument #1 to 'log' (bad log level: {level})"));
         }
         // ngx.STDERR (0) is logged at the highest level, as upstream does.
         let level = if level == 0 { nginx_sys::NGX_LOG_STDERR as usize } else { level as usize };

@@ -28,7 +28,7 @@ fn index(lua: &Lua, (t, key): (Table, Value)) -> ApiResult<Value> {
     match &*k.as_bytes() {
         b"status" => {
             let f = frame(lua, ANY_REQUEST)?;
-            Ok(Value::Integer(f.req.status() as _))
+            Ok(Value::Integer(f.req.reported_status() as _))
         }
         b"ctx" => Ok(Value::Table(ctx_table(lua)?)),
         b"headers_sent" => {

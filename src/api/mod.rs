@@ -23,6 +23,7 @@ pub mod output;
 pub mod req;
 pub mod req_body;
 pub mod sleep;
+pub mod socket_tcp;
 pub mod time;
 pub mod timer;
 pub mod var;
@@ -32,6 +33,8 @@ pub mod worker;
 pub(crate) enum ApiError {
     /// Raise this message as a Lua string error at the caller's level.
     Raise(String),
+    /// Raise it without a position (error(msg, 0)).
+    RaisePlain(String),
     /// An error from mlua itself (allocation, conversion).
     Lua(mlua::Error),
 }
@@ -53,22 +56,43 @@ pub(crate) fn raise<T>(msg: impl Into<String>) -> ApiResult<T> {
 /// Its address is unique to this module; its value is never dereferenced.
 static RAISE_MARKER: u8 = 0;
 
+static RAISE_PLAIN_MARKER: u8 = 0;
+
 pub(crate) fn raise_marker() -> LightUserData {
     LightUserData(std::ptr::addr_of!(RAISE_MARKER) as *mut _)
 }
 
+pub(crate) fn raise_plain_marker() -> LightUserData {
+    LightUserData(std::ptr::addr_of!(RAISE_PLAIN_MARKER) as *mut _)
+}
+
 const RAISE_LUA: &str = include_str!("../../lualib/raise.lua");
 
-/// Builds the Lua function that wraps raw Rust callbacks (cached in the registry).
-fn wrapper(lua: &Lua) -> mlua::Result<mlua::Function> {
-    const KEY: &str = "ngx_lua_rs.raise_wrapper";
-    if let Ok(f) = lua.named_registry_value::<mlua::Function>(KEY) {
-        return Ok(f);
+const WRAPPER_KEY: &str = "ngx_lua_rs.raise_wrapper";
+const RAISE_KEY: &str = "ngx_lua_rs.raise";
+
+/// Loads lualib/raise.lua once: the wrapper maker and the shims' raise().
+fn raise_lib(lua: &Lua) -> mlua::Result<()> {
+    if lua.named_registry_value::<mlua::Function>(WRAPPER_KEY).is_ok() {
+        return Ok(());
     }
     let chunk = lua.load(RAISE_LUA).set_name("=ngx_lua_rs.raise").into_function()?;
-    let f: mlua::Function = chunk.call(raise_marker())?;
-    lua.set_named_registry_value(KEY, &f)?;
-    Ok(f)
+    let (wrap, raise): (mlua::Function, mlua::Function) = chunk.call((raise_marker(), raise_plain_marker()))?;
+    lua.set_named_registry_value(WRAPPER_KEY, wrap)?;
+    lua.set_named_registry_value(RAISE_KEY, raise)
+}
+
+/// Builds the Lua function that wraps raw Rust callbacks.
+fn wrapper(lua: &Lua) -> mlua::Result<mlua::Function> {
+    raise_lib(lua)?;
+    lua.named_registry_value(WRAPPER_KEY)
+}
+
+/// `raise(rc, err)` for Lua shims that call raw functions (see
+/// lualib/raise.lua): raises when `rc` is one of the raise markers.
+pub(crate) fn shim_raise(lua: &Lua) -> mlua::Result<mlua::Function> {
+    raise_lib(lua)?;
+    lua.named_registry_value(RAISE_KEY)
 }
 
 /// A Rust API function as a Lua function that reports errors by returning
@@ -84,6 +108,12 @@ where
         Err(ApiError::Raise(msg)) => {
             let mut mv = MultiValue::new();
             mv.push_back(Value::LightUserData(raise_marker()));
+            mv.push_back(Value::String(lua.create_string(msg)?));
+            Ok(mv)
+        }
+        Err(ApiError::RaisePlain(msg)) => {
+            let mut mv = MultiValue::new();
+            mv.push_back(Value::LightUserData(raise_plain_marker()));
             mv.push_back(Value::String(lua.create_string(msg)?));
             Ok(mv)
         }
@@ -126,6 +156,7 @@ pub(crate) fn inject_all(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
     req_body::inject(lua, ngx)?;
     req::inject(lua, ngx)?;
     sleep::inject(lua, ngx)?;
+    socket_tcp::inject(lua, ngx)?;
     timer::inject(lua, ngx)?;
     worker::inject(lua, ngx)?;
     Ok(())

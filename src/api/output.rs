@@ -27,27 +27,27 @@ fn push_value(out: &mut Vec<u8>, v: &Value, depth: usize) -> Result<(), String> 
             if depth > 100 {
                 return Err("nested table too deep".into());
             }
-            let n = t.raw_len();
-            let mut count = 0usize;
+            // An array: positive integer keys only; holes print as nil, as
+            // upstream walks 1..max key.
+            let mut max = 0usize;
             for pair in t.pairs::<Value, Value>() {
                 let (k, _) = pair.map_err(|e| e.to_string())?;
-                match k {
-                    Value::Integer(i) if i >= 1 && (i as usize) <= n => count += 1,
-                    Value::Number(f) if f >= 1.0 && f.fract() == 0.0 && (f as usize) <= n => count += 1,
+                let i = match k {
+                    Value::Integer(i) if i >= 1 => i as usize,
+                    Value::Number(f) if f >= 1.0 && f.fract() == 0.0 => f as usize,
                     _ => return Err("non-array table found".into()),
-                }
+                };
+                max = max.max(i);
             }
-            if count != n {
-                return Err("non-array table found".into());
-            }
-            for i in 1..=n {
+            for i in 1..=max {
                 let e: Value = t.raw_get(i).map_err(|e| e.to_string())?;
                 match e {
                     Value::Table(_)
                     | Value::String(_)
                     | Value::Integer(_)
                     | Value::Number(_)
-                    | Value::Boolean(_) => push_value(out, &e, depth + 1)?,
+                    | Value::Boolean(_)
+                    | Value::Nil => push_value(out, &e, depth + 1)?,
                     Value::LightUserData(p) if p.0.is_null() => push_value(out, &e, depth + 1)?,
                     other => return Err(format!("bad data type {} found", other.type_name())),
                 }
@@ -55,7 +55,7 @@ fn push_value(out: &mut Vec<u8>, v: &Value, depth: usize) -> Result<(), String> 
         }
         other => {
             return Err(format!(
-                "string, number, boolean, nil, ngx.null, or array table expected, got {}",
+                "string, number, boolean, nil, ngx.null, or array table expected, but got {}",
                 other.type_name()
             ))
         }
@@ -112,6 +112,10 @@ fn output(lua: &Lua, args: MultiValue, newline: bool, name: &str) -> ApiResult<M
     if ctx.eof.get() {
         return fail(lua, "seen eof");
     }
+    // nginx sets header_only once the header of a HEAD request went out.
+    if r.header_only() {
+        return fail(lua, "header only");
+    }
     let rc = send_header_if_needed(r, ctx);
     if rc == NGX_ERROR || rc > NGX_OK {
         return fail(lua, "nginx output filter error");
@@ -140,25 +144,27 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
         let f = frame(lua, OUTPUT)?;
         let Some(ctx) = RequestCtx::get(f.req) else { return raise("no request ctx found") };
         if f.req.header_sent() {
-            return Ok(MultiValue::new());
+            return ok1(lua);
         }
         match send_header_if_needed(f.req, ctx) {
             NGX_ERROR => fail(lua, "nginx output filter error"),
             _ => ok1(lua),
         }
     })?;
-    set(lua, ngx, "flush", |lua, _wait: Option<bool>| {
+    set(lua, ngx, "flush", |lua, args: MultiValue| {
+        match args.front() {
+            None | Some(Value::Nil) | Some(Value::Boolean(_)) => {}
+            Some(other) => {
+                return raise(format!("bad argument #1 to 'flush' (boolean expected, got {})", other.type_name()))
+            }
+        }
         let f = frame(lua, OUTPUT)?;
         let Some(ctx) = RequestCtx::get(f.req) else { return raise("no request ctx found") };
         if ctx.eof.get() {
             return fail(lua, "seen eof");
         }
         if !f.req.header_sent() {
-            // Nothing to flush before the header goes out; upstream sends it.
-            let rc = send_header_if_needed(f.req, ctx);
-            if rc == NGX_ERROR {
-                return fail(lua, "nginx output filter error");
-            }
+            return fail(lua, "nothing to flush");
         }
         if f.req.header_only() {
             return ok1(lua);

@@ -6,7 +6,10 @@
 //! Messages follow where each function lives upstream: the ones
 //! lua-resty-core implements over FFI say "no request found" without a
 //! request and "API disabled in the current context" on a timer's fake
-//! request; the C ones say "no request object found". Outside the contexts
+//! request, raised at the caller's level; the C ones (set_uri, set_uri_args,
+//! get_post_args, http_version, raw_header, the table form of set_header) say
+//! "no request object found" (set_uri: "no request found") and raise without
+//! a position, as luaL_error in a C function does. Outside the contexts
 //! shared/INVENTORY.md lists, "API disabled in the context of ...".
 
 use mlua::{Function, Lua, LuaString, MultiValue, Table, Value};
@@ -16,7 +19,7 @@ use super::args::{fill_args_table, parse_args, DEFAULT_MAX_ARGS};
 use super::codec::{check_string, lua_type_name};
 use super::constants::method_name;
 use super::context::{Ctx, Current, Frame, Phase};
-use super::{raise, raw_function, set, subtable, ApiResult};
+use super::{raise, raw_function, set, shim_raise, subtable, ApiError, ApiResult};
 use crate::ffi::req::{self as ffi, PostBody};
 use crate::sched::{self, RequestCtx};
 
@@ -78,6 +81,15 @@ fn request(lua: &Lua, allowed: Ctx, missing: &str) -> ApiResult<Frame> {
     };
     check_phase(f, allowed)?;
     Ok(f)
+}
+
+/// For the functions lua-nginx-module implements in C: their errors carry no
+/// position (luaL_error at the C function's own level).
+fn plain<T>(r: ApiResult<T>) -> ApiResult<T> {
+    r.map_err(|e| match e {
+        ApiError::Raise(msg) => ApiError::RaisePlain(msg),
+        other => other,
+    })
 }
 
 /// An optional count argument passed to lua-resty-core's FFI calls: `nil` or
@@ -403,6 +415,42 @@ fn is_http09(f: Frame) -> bool {
     ffi::http_version(f.req) < nginx_sys::NGX_HTTP_VERSION_10 as usize
 }
 
+/// `ngx.req.set_header(name, {values...})`: the first value replaces the
+/// header, the others are added; an empty table removes it.
+fn set_header_values(lua: &Lua, n: usize, name: Value, values: Table) -> ApiResult<()> {
+    if n != 2 {
+        return raise(format!("expecting two arguments, but seen {n}"));
+    }
+    let f = request(lua, MUTATE, NO_REQUEST_OBJECT)?;
+    if is_http09(f) {
+        return Ok(());
+    }
+    let name = check_string(lua, name, 1, "set_header")?;
+    let name = name.as_bytes();
+    let count = values.raw_len();
+    if count == 0 {
+        return clear(f, &name, true);
+    }
+    for i in 1..=count {
+        let v = match values.raw_get::<Value>(i)? {
+            v @ (Value::String(_) | Value::Integer(_) | Value::Number(_)) => tostring(lua, v)?,
+            other => {
+                return raise(format!(
+                    "bad argument #-1 to 'set_header' (string expected, got {})",
+                    lua_type_name(&other)
+                ))
+            }
+        };
+        if ffi::set_header(f.req, &name, &v.as_bytes(), i == 1).is_err() {
+            return raise(format!(
+                "failed to set header {} (error: -1)",
+                String::from_utf8_lossy(&name)
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn set_header(lua: &Lua, args: MultiValue) -> ApiResult<()> {
     let n = args.len();
     let mut it = args.into_iter();
@@ -411,37 +459,7 @@ fn set_header(lua: &Lua, args: MultiValue) -> ApiResult<()> {
 
     if let Value::Table(values) = value {
         // lua-nginx-module's C function handles the multi-value form.
-        if n != 2 {
-            return raise(format!("expecting two arguments, but seen {n}"));
-        }
-        let f = request(lua, MUTATE, NO_REQUEST_OBJECT)?;
-        if is_http09(f) {
-            return Ok(());
-        }
-        let name = check_string(lua, name, 1, "set_header")?;
-        let name = name.as_bytes();
-        let count = values.raw_len();
-        if count == 0 {
-            return clear(f, &name, true);
-        }
-        for i in 1..=count {
-            let v = match values.raw_get::<Value>(i)? {
-                v @ (Value::String(_) | Value::Integer(_) | Value::Number(_)) => tostring(lua, v)?,
-                other => {
-                    return raise(format!(
-                        "bad argument #-1 to 'set_header' (string expected, got {})",
-                        lua_type_name(&other)
-                    ))
-                }
-            };
-            if ffi::set_header(f.req, &name, &v.as_bytes(), i == 1).is_err() {
-                return raise(format!(
-                    "failed to set header {} (error: -1)",
-                    String::from_utf8_lossy(&name)
-                ));
-            }
-        }
-        return Ok(());
+        return plain(set_header_values(lua, n, name, values));
     }
 
     let f = request(lua, MUTATE, NO_REQUEST)?;
@@ -528,7 +546,7 @@ fn http_version(lua: &Lua, _: MultiValue) -> ApiResult<Value> {
         nginx_sys::NGX_HTTP_VERSION_10 => Value::Number(1.0),
         nginx_sys::NGX_HTTP_VERSION_11 => Value::Number(1.1),
         nginx_sys::NGX_HTTP_VERSION_20 => Value::Number(2.0),
-        nginx_sys::NGX_HTTP_VERSION_30 => Value::Number(3.0),
+        HTTP_VERSION_30 => Value::Number(3.0),
         _ => Value::Nil,
     })
 }
@@ -547,8 +565,12 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
 
     set(lua, &req, "get_method", get_method)?;
     set(lua, &req, "set_method", set_method)?;
-    set(lua, &req, "http_version", http_version)?;
-    set(lua, &req, "raw_header", raw_header)?;
+    set(lua, &req, "http_version", |lua: &Lua, a: MultiValue| {
+        plain(http_version(lua, a))
+    })?;
+    set(lua, &req, "raw_header", |lua: &Lua, a: MultiValue| {
+        plain(raw_header(lua, a))
+    })?;
     set(
         lua,
         &req,
@@ -568,8 +590,12 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
         },
     )?;
     set(lua, &req, "get_uri_args", get_uri_args)?;
-    set(lua, &req, "set_uri_args", set_uri_args)?;
-    set(lua, &req, "get_post_args", get_post_args)?;
+    set(lua, &req, "set_uri_args", |lua: &Lua, a: MultiValue| {
+        plain(set_uri_args(lua, a))
+    })?;
+    set(lua, &req, "get_post_args", |lua: &Lua, a: MultiValue| {
+        plain(get_post_args(lua, a))
+    })?;
     set(lua, &req, "get_headers", get_headers)?;
     set(lua, &req, "set_header", set_header)?;
     set(lua, &req, "clear_header", clear_header)?;
@@ -579,8 +605,10 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
         .set_name("=ngx_lua_rs.req")
         .into_function()?;
     shim.call::<()>((
-        raw_function(lua, set_uri_prepare)?,
-        super::raise_marker(),
+        raw_function(lua, |lua: &Lua, a: MultiValue| {
+            plain(set_uri_prepare(lua, a))
+        })?,
+        shim_raise(lua)?,
         sched::exit_marker(),
     ))
 }
@@ -599,3 +627,6 @@ mod tests {
         assert_eq!(escape_args(b"a b\r\n=c&d"), b"a%20b%0D%0A=c&d");
     }
 }
+
+/// nginx's NGX_HTTP_VERSION_30 (nginx >= 1.25 defines it; older headers do not).
+const HTTP_VERSION_30: u32 = 3000;

@@ -87,7 +87,7 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
     let req = subtable(lua, ngx, "req")?;
     let shim: mlua::Function =
         lua.load(include_str!("../../lualib/req_body.lua")).set_name("=ngx_lua_rs.req_body").into_function()?;
-    shim.call::<()>((raw_function(lua, read_body_start)?, super::raise_marker(), sched::wait_marker(), sched::exit_marker()))?;
+    shim.call::<()>((raw_function(lua, read_body_start)?, super::shim_raise(lua)?, sched::wait_marker(), sched::exit_marker()))?;
 
     set(lua, &req, "discard_body", |lua, ()| {
         let f = frame(lua, OUTPUT)?;

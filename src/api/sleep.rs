@@ -48,5 +48,5 @@ unsafe extern "C" fn sleep_expired(ev: *mut ngx_event_t) {
 pub(crate) fn inject(lua: &Lua, _ngx: &Table) -> mlua::Result<()> {
     let shim: mlua::Function =
         lua.load(include_str!("../../lualib/sleep.lua")).set_name("=ngx_lua_rs.sleep").into_function()?;
-    shim.call::<()>((raw_function(lua, sleep_start)?, super::raise_marker(), sched::wait_marker()))
+    shim.call::<()>((raw_function(lua, sleep_start)?, super::shim_raise(lua)?, sched::wait_marker()))
 }

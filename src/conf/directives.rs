@@ -52,6 +52,7 @@ pub enum FlagField {
     UseDefaultType,
     RewriteNoPostpone,
     AccessNoPostpone,
+    SocketLogErrors,
 }
 
 /// Numeric directives stored in MainConf.
@@ -59,6 +60,23 @@ pub enum FlagField {
 pub enum NumField {
     MaxPendingTimers,
     MaxRunningTimers,
+    SocketPoolSize,
+}
+
+/// Time directives (stored in milliseconds) in LocConf.
+#[derive(Clone, Copy, Debug)]
+pub enum MsecField {
+    SocketConnectTimeout,
+    SocketSendTimeout,
+    SocketReadTimeout,
+    SocketKeepaliveTimeout,
+}
+
+/// Size directives (bytes) in LocConf.
+#[derive(Clone, Copy, Debug)]
+pub enum SizeField {
+    SocketSendLowat,
+    SocketBufferSize,
 }
 
 /// String directives stored in MainConf.
@@ -117,6 +135,8 @@ setter!(set_set_by_lua_file, |cf: &Conf, _post| set_by_lua(cf, Form::File));
 setter!(set_flag, |cf: &Conf, post| flag(cf, flag_field(post)));
 setter!(set_str, |cf: &Conf, post| string(cf, str_field(post)));
 setter!(set_num, |cf: &Conf, post| number(cf, num_field(post)));
+setter!(set_msec, |cf: &Conf, post| msec(cf, msec_field(post)));
+setter!(set_size, |cf: &Conf, post| size(cf, size_field(post)));
 
 fn slot(post: *mut c_void) -> Slot {
     // SAFETY: `post` of the by_lua commands always points at one of the SLOT_* statics.
@@ -129,6 +149,14 @@ fn flag_field(post: *mut c_void) -> FlagField {
 fn num_field(post: *mut c_void) -> NumField {
     // SAFETY: `post` of numeric commands always points at one of the NUM_* statics.
     unsafe { *(post as *const NumField) }
+}
+fn msec_field(post: *mut c_void) -> MsecField {
+    // SAFETY: `post` of time commands always points at one of the MSEC_* statics.
+    unsafe { *(post as *const MsecField) }
+}
+fn size_field(post: *mut c_void) -> SizeField {
+    // SAFETY: `post` of size commands always points at one of the SIZE_* statics.
+    unsafe { *(post as *const SizeField) }
 }
 fn str_field(post: *mut c_void) -> StrField {
     // SAFETY: `post` of string commands always points at one of the STR_* statics.
@@ -280,6 +308,7 @@ fn flag(cf: &Conf, field: FlagField) -> Result<(), String> {
                 FlagField::CodeCache => &mut loc.code_cache,
                 FlagField::NeedRequestBody => &mut loc.need_request_body,
                 FlagField::TransformUnderscores => &mut loc.transform_underscores,
+                FlagField::SocketLogErrors => &mut loc.socket_log_errors,
                 _ => &mut loc.use_default_type,
             };
             let dup = slot.is_some();
@@ -298,15 +327,100 @@ fn number(cf: &Conf, field: NumField) -> Result<(), String> {
     let n: usize = std::str::from_utf8(raw).ok().and_then(|s| s.parse().ok()).ok_or_else(|| {
         format!("invalid number \"{}\" in \"{}\" directive", String::from_utf8_lossy(raw), String::from_utf8_lossy(cf.arg(0)))
     })?;
-    let main = module::main_conf_mut(cf);
     let slot = match field {
-        NumField::MaxPendingTimers => &mut main.max_pending_timers,
-        NumField::MaxRunningTimers => &mut main.max_running_timers,
+        NumField::MaxPendingTimers => &mut module::main_conf_mut(cf).max_pending_timers,
+        NumField::MaxRunningTimers => &mut module::main_conf_mut(cf).max_running_timers,
+        NumField::SocketPoolSize => {
+            if n == 0 {
+                return Err(format!("invalid number \"0\" in \"{}\" directive", String::from_utf8_lossy(cf.arg(0))));
+            }
+            &mut module::loc_conf_mut(cf).socket_pool_size
+        }
     };
     if slot.is_some() {
         return Err("is duplicate".into());
     }
     *slot = Some(n);
+    Ok(())
+}
+
+/// nginx's time syntax ("500ms", "1m30s", "60" = seconds) in milliseconds.
+pub fn parse_msec(v: &[u8]) -> Option<u64> {
+    let s = std::str::from_utf8(v).ok()?;
+    if s.is_empty() {
+        return None;
+    }
+    let mut total: u64 = 0;
+    let mut num: Option<u64> = None;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if let Some(d) = c.to_digit(10) {
+            num = Some(num.unwrap_or(0).checked_mul(10)?.checked_add(d as u64)?);
+            continue;
+        }
+        let n = num.take()?;
+        let scale: u64 = match c {
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                1
+            }
+            'y' => 365 * 86_400_000,
+            'M' => 30 * 86_400_000,
+            'w' => 7 * 86_400_000,
+            'd' => 86_400_000,
+            'h' => 3_600_000,
+            'm' => 60_000,
+            's' => 1000,
+            ' ' => continue,
+            _ => return None,
+        };
+        total = total.checked_add(n.checked_mul(scale)?)?;
+    }
+    if let Some(n) = num {
+        total = total.checked_add(n.checked_mul(1000)?)?;
+    }
+    Some(total)
+}
+
+/// nginx's size syntax ("512", "4k", "1m") in bytes.
+pub fn parse_size(v: &[u8]) -> Option<usize> {
+    let (digits, scale) = match v.last()? {
+        b'k' | b'K' => (&v[..v.len() - 1], 1024),
+        b'm' | b'M' => (&v[..v.len() - 1], 1024 * 1024),
+        b'g' | b'G' => (&v[..v.len() - 1], 1024 * 1024 * 1024),
+        _ => (v, 1),
+    };
+    let n: usize = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    n.checked_mul(scale)
+}
+
+fn msec(cf: &Conf, field: MsecField) -> Result<(), String> {
+    let v = parse_msec(cf.arg(1)).ok_or_else(|| "invalid value".to_string())?;
+    let loc = module::loc_conf_mut(cf);
+    let slot = match field {
+        MsecField::SocketConnectTimeout => &mut loc.socket_connect_timeout,
+        MsecField::SocketSendTimeout => &mut loc.socket_send_timeout,
+        MsecField::SocketReadTimeout => &mut loc.socket_read_timeout,
+        MsecField::SocketKeepaliveTimeout => &mut loc.socket_keepalive_timeout,
+    };
+    if slot.is_some() {
+        return Err("is duplicate".into());
+    }
+    *slot = Some(v);
+    Ok(())
+}
+
+fn size(cf: &Conf, field: SizeField) -> Result<(), String> {
+    let v = parse_size(cf.arg(1)).ok_or_else(|| "invalid value".to_string())?;
+    let loc = module::loc_conf_mut(cf);
+    let slot = match field {
+        SizeField::SocketSendLowat => &mut loc.socket_send_lowat,
+        SizeField::SocketBufferSize => &mut loc.socket_buffer_size,
+    };
+    if slot.is_some() {
+        return Err("is duplicate".into());
+    }
+    *slot = Some(v);
     Ok(())
 }
 
@@ -340,6 +454,14 @@ static FLAG_ACCESS_NO_POSTPONE: FlagField = FlagField::AccessNoPostpone;
 
 static NUM_MAX_PENDING: NumField = NumField::MaxPendingTimers;
 static NUM_MAX_RUNNING: NumField = NumField::MaxRunningTimers;
+static NUM_SOCKET_POOL_SIZE: NumField = NumField::SocketPoolSize;
+static FLAG_SOCKET_LOG_ERRORS: FlagField = FlagField::SocketLogErrors;
+static MSEC_CONNECT: MsecField = MsecField::SocketConnectTimeout;
+static MSEC_SEND: MsecField = MsecField::SocketSendTimeout;
+static MSEC_READ: MsecField = MsecField::SocketReadTimeout;
+static MSEC_KEEPALIVE: MsecField = MsecField::SocketKeepaliveTimeout;
+static SIZE_SEND_LOWAT: SizeField = SizeField::SocketSendLowat;
+static SIZE_BUFFER: SizeField = SizeField::SocketBufferSize;
 
 static STR_PATH: StrField = StrField::PackagePath;
 static STR_CPATH: StrField = StrField::PackageCpath;
@@ -353,6 +475,7 @@ type Setter = unsafe extern "C" fn(*mut ngx_conf_t, *mut ngx_command_t, *mut c_v
 
 /// `name` must end with a NUL byte: nginx compares directive names with strcmp.
 const fn cmd(name: &'static [u8], ty: u32, set: Setter, post: *const c_void) -> ngx_command_t {
+    assert!(!name.is_empty() && name[name.len() - 1] == 0, "directive names must end with a NUL");
     ngx_command_t {
         name: ngx_str_t { len: name.len() - 1, data: name.as_ptr() as *mut u8 },
         type_: ty as ngx_uint_t,
@@ -384,7 +507,7 @@ macro_rules! by_lua_family {
     };
 }
 
-const N_COMMANDS: usize = 7 * 3 + 3 + 6 + 2 + 2 + 1;
+const N_COMMANDS: usize = 7 * 3 + 3 + 6 + 2 + 2 + 1 + 8;
 
 /// The module's directives; nginx wants a mutable, null-terminated array.
 pub static mut COMMANDS: [ngx_command_t; N_COMMANDS] = {
@@ -409,7 +532,7 @@ pub static mut COMMANDS: [ngx_command_t; N_COMMANDS] = {
         cmd(b"lua_code_cache\0", ANY_LOC | NGX_CONF_FLAG, set_flag, p!(FLAG_CODE_CACHE)),
         cmd(b"lua_need_request_body\0", ANY_LOC | NGX_CONF_FLAG, set_flag, p!(FLAG_NEED_BODY)),
         cmd(
-            b"lua_transform_underscores_in_response_headers",
+            b"lua_transform_underscores_in_response_headers\0",
             ANY_LOC | NGX_CONF_FLAG,
             set_flag,
             p!(FLAG_UNDERSCORES),
@@ -421,6 +544,14 @@ pub static mut COMMANDS: [ngx_command_t; N_COMMANDS] = {
         cmd(b"lua_max_running_timers\0", MAIN | NGX_CONF_TAKE1, set_num, p!(NUM_MAX_RUNNING)),
         cmd(b"lua_package_path\0", MAIN | NGX_CONF_TAKE1, set_str, p!(STR_PATH)),
         cmd(b"lua_package_cpath\0", MAIN | NGX_CONF_TAKE1, set_str, p!(STR_CPATH)),
+        cmd(b"lua_socket_connect_timeout\0", ANY_LOC | NGX_CONF_TAKE1, set_msec, p!(MSEC_CONNECT)),
+        cmd(b"lua_socket_send_timeout\0", ANY_LOC | NGX_CONF_TAKE1, set_msec, p!(MSEC_SEND)),
+        cmd(b"lua_socket_read_timeout\0", ANY_LOC | NGX_CONF_TAKE1, set_msec, p!(MSEC_READ)),
+        cmd(b"lua_socket_keepalive_timeout\0", ANY_LOC | NGX_CONF_TAKE1, set_msec, p!(MSEC_KEEPALIVE)),
+        cmd(b"lua_socket_send_lowat\0", ANY_LOC | NGX_CONF_TAKE1, set_size, p!(SIZE_SEND_LOWAT)),
+        cmd(b"lua_socket_buffer_size\0", ANY_LOC | NGX_CONF_TAKE1, set_size, p!(SIZE_BUFFER)),
+        cmd(b"lua_socket_pool_size\0", ANY_LOC | NGX_CONF_TAKE1, set_num, p!(NUM_SOCKET_POOL_SIZE)),
+        cmd(b"lua_socket_log_errors\0", ANY_LOC | NGX_CONF_FLAG, set_flag, p!(FLAG_SOCKET_LOG_ERRORS)),
         ngx_command_t {
             name: ngx_str_t { len: 0, data: ptr::null_mut() },
             type_: 0,

@@ -20,6 +20,20 @@ pub struct Block {
 pub enum ScanError {
     /// The text ended before the block was closed; carries what was open.
     Unterminated(&'static str),
+    /// A long string or comment `[==[` of this level was never closed.
+    LongBracket(usize),
+}
+
+impl std::fmt::Display for ScanError {
+    /// lua-nginx-module's wording for these config errors.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScanError::LongBracket(level) => {
+                write!(f, "Lua code block missing the closing long bracket \"]{}]\"", "=".repeat(*level))
+            }
+            ScanError::Unterminated(_) => write!(f, "Lua code block missing the \"}}\" character"),
+        }
+    }
 }
 
 /// Level of a long bracket opening at `s[i]` (`[`, `[=`, `[==` ...), if any.
@@ -78,15 +92,13 @@ pub fn scan(s: &[u8]) -> Result<Block, ScanError> {
             }
             b'[' => {
                 if let Some(level) = long_bracket_level(s, i) {
-                    i = long_bracket_end(s, i + level + 2, level)
-                        .ok_or(ScanError::Unterminated("long string"))?;
+                    i = long_bracket_end(s, i + level + 2, level).ok_or(ScanError::LongBracket(level))?;
                     continue;
                 }
             }
             b'-' if s.get(i + 1) == Some(&b'-') => {
                 if let Some(level) = long_bracket_level(s, i + 2) {
-                    i = long_bracket_end(s, i + 2 + level + 2, level)
-                        .ok_or(ScanError::Unterminated("long comment"))?;
+                    i = long_bracket_end(s, i + 2 + level + 2, level).ok_or(ScanError::LongBracket(level))?;
                     continue;
                 }
                 while i < s.len() && s[i] != b'\n' {
@@ -138,6 +150,10 @@ mod tests {
     fn unterminated() {
         assert_eq!(scan(b" ngx.say('x) }"), Err(ScanError::Unterminated("string")));
         assert_eq!(scan(b" do "), Err(ScanError::Unterminated("block")));
-        assert_eq!(scan(b" --[[ }"), Err(ScanError::Unterminated("long comment")));
+        assert_eq!(scan(b" --[[ }"), Err(ScanError::LongBracket(0)));
+        assert_eq!(
+            ScanError::LongBracket(2).to_string(),
+            "Lua code block missing the closing long bracket \"]==]\""
+        );
     }
 }

@@ -70,6 +70,15 @@ pub struct LocConf {
     pub need_request_body: Option<bool>,
     pub transform_underscores: Option<bool>,
     pub use_default_type: Option<bool>,
+    /// lua_socket_* (times in milliseconds, sizes in bytes).
+    pub socket_connect_timeout: Option<u64>,
+    pub socket_send_timeout: Option<u64>,
+    pub socket_read_timeout: Option<u64>,
+    pub socket_send_lowat: Option<usize>,
+    pub socket_buffer_size: Option<usize>,
+    pub socket_pool_size: Option<usize>,
+    pub socket_keepalive_timeout: Option<u64>,
+    pub socket_log_errors: Option<bool>,
 }
 
 fn inherit<T: Clone>(mine: &mut Option<T>, prev: &Option<T>) {
@@ -87,6 +96,14 @@ impl Merge for LocConf {
         inherit(&mut self.need_request_body, &prev.need_request_body);
         inherit(&mut self.transform_underscores, &prev.transform_underscores);
         inherit(&mut self.use_default_type, &prev.use_default_type);
+        inherit(&mut self.socket_connect_timeout, &prev.socket_connect_timeout);
+        inherit(&mut self.socket_send_timeout, &prev.socket_send_timeout);
+        inherit(&mut self.socket_read_timeout, &prev.socket_read_timeout);
+        inherit(&mut self.socket_send_lowat, &prev.socket_send_lowat);
+        inherit(&mut self.socket_buffer_size, &prev.socket_buffer_size);
+        inherit(&mut self.socket_pool_size, &prev.socket_pool_size);
+        inherit(&mut self.socket_keepalive_timeout, &prev.socket_keepalive_timeout);
+        inherit(&mut self.socket_log_errors, &prev.socket_log_errors);
         Ok(())
     }
 }
@@ -103,5 +120,30 @@ impl LocConf {
     }
     pub fn need_request_body(&self) -> bool {
         self.need_request_body.unwrap_or(false)
+    }
+    pub fn socket_connect_timeout(&self) -> u64 {
+        self.socket_connect_timeout.unwrap_or(60_000)
+    }
+    pub fn socket_send_timeout(&self) -> u64 {
+        self.socket_send_timeout.unwrap_or(60_000)
+    }
+    pub fn socket_read_timeout(&self) -> u64 {
+        self.socket_read_timeout.unwrap_or(60_000)
+    }
+    pub fn socket_send_lowat(&self) -> usize {
+        self.socket_send_lowat.unwrap_or(0)
+    }
+    /// Default: one memory page, as lua-nginx-module (4k/8k).
+    pub fn socket_buffer_size(&self) -> usize {
+        self.socket_buffer_size.unwrap_or(4096)
+    }
+    pub fn socket_pool_size(&self) -> usize {
+        self.socket_pool_size.unwrap_or(30)
+    }
+    pub fn socket_keepalive_timeout(&self) -> u64 {
+        self.socket_keepalive_timeout.unwrap_or(60_000)
+    }
+    pub fn socket_log_errors(&self) -> bool {
+        self.socket_log_errors.unwrap_or(true)
     }
 }

@@ -122,11 +122,7 @@ impl Conf {
                 in_buffer
             };
 
-            let block = lua_block::scan(src).map_err(|e| match e {
-                lua_block::ScanError::Unterminated(what) => {
-                    format!("Lua code block missing the closing '}}' (unterminated {what})")
-                }
-            })?;
+            let block = lua_block::scan(src).map_err(|e| e.to_string())?;
             let code = src[..block.code_len].to_vec();
             if block.consumed <= buffered {
                 b.pos = b.pos.add(block.consumed);

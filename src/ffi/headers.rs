@@ -97,20 +97,10 @@ pub fn push_out_header(
 
 /// Sets the Location response header (for ngx.redirect).
 pub fn set_location(r: Req, uri: &[u8]) -> bool {
-    match push_out_header(r, "Location", uri) {
-        Some(h) => {
-            // SAFETY: the request is alive; h is a live element of its list.
-            unsafe {
-                let raw = r.get();
-                if !raw.headers_out.location.is_null() {
-                    (*raw.headers_out.location).hash = 0;
-                }
-                raw.headers_out.location = h;
-            }
-            true
-        }
-        None => false,
-    }
+    // Only the header line: r->headers_out.location stays unset so nginx's
+    // header filter does not turn a relative URI into an absolute one
+    // (lua-nginx-module sends the Location exactly as given).
+    push_out_header(r, "Location", uri).is_some()
 }
 
 // ---------------------------------------------------------------------------

@@ -118,6 +118,14 @@ pub fn set_uri(r: Req, uri: &[u8], jump: bool) -> bool {
     true
 }
 
+/// Whether the URI was changed for a location jump (`ngx.req.set_uri(uri,
+/// true)` or nginx's `rewrite ... last`) that the post-rewrite phase has not
+/// acted on yet.
+pub fn uri_changed(r: Req) -> bool {
+    // SAFETY: the request is alive.
+    unsafe { r.get().uri_changed() != 0 }
+}
+
 /// The request body as `get_post_args` sees it.
 pub enum PostBody<'a> {
     /// `ngx.req.discard_body()` (or nginx) discarded it.
@@ -242,7 +250,7 @@ pub fn headers<'a>(r: Req, max: usize) -> Vec<Header<'a>> {
 pub fn raw_header(r: Req, no_request_line: bool) -> Result<Vec<u8>, &'static str> {
     match http_version(r) as u32 {
         nginx_sys::NGX_HTTP_VERSION_20 => return Err("http2 requests not supported yet"),
-        nginx_sys::NGX_HTTP_VERSION_30 => return Err("http3 requests not supported yet"),
+        HTTP_VERSION_30 => return Err("http3 requests not supported yet"),
         _ => {}
     }
     // SAFETY: the main request, its connection, the connection's buffer and
@@ -1066,7 +1074,7 @@ mod tests {
         assert_eq!(out, b"GET / HTTP/1.1\nA: b\n");
         let mut out = Vec::new();
         append_segment(&mut out, b"A\0  b\0 \t\r\nB\0c\0\n", true);
-        assert_eq!(out, b"A:  b  \t\r\nB:c\n");
+        assert_eq!(out, b"A:  b  \t\r\nB:c\r\n");
         assert_eq!(
             strip_body(b"GET /\r\nA: b\r\n\r\nbody".to_vec()),
             b"GET /\r\nA: b\r\n\r\n"
@@ -1115,3 +1123,6 @@ mod tests {
         assert!(browser_bits(b"Opera/9.80")[2]);
     }
 }
+
+/// nginx's NGX_HTTP_VERSION_30 (nginx >= 1.25 defines it; older headers do not).
+const HTTP_VERSION_30: u32 = 3000;

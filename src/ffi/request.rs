@@ -74,6 +74,23 @@ impl Req {
         r!(self).header_only() != 0
     }
 
+    /// The URI was changed (e.g. by `rewrite ... last`) and the location
+    /// will be looked up again.
+    pub fn uri_changed(self) -> bool {
+        r!(self).uri_changed() != 0
+    }
+
+    /// The status ngx.status reports: an error page's status first, then
+    /// the response status.
+    pub fn reported_status(self) -> usize {
+        let r = r!(self);
+        if r.err_status != 0 {
+            r.err_status
+        } else {
+            r.headers_out.status
+        }
+    }
+
     pub fn internal(self) -> bool {
         r!(self).internal() != 0
     }
@@ -201,7 +218,17 @@ impl Req {
 
     pub fn read_body(self, post: ngx_http_client_body_handler_pt) -> ngx_int_t {
         // SAFETY: the request is alive; nginx calls `post` later with it.
-        unsafe { ngx_http_read_client_request_body(self.raw(), post) }
+        unsafe {
+            // As lua-nginx-module: one buffer when it fits, and a body that
+            // spills to disk stays in its temp file until the request ends
+            // (ngx.req.get_body_file returns that file's name).
+            let r = self.get();
+            r.set_request_body_in_single_buf(1);
+            r.set_request_body_in_persistent_file(1);
+            r.set_request_body_in_clean_file(1);
+            r.set_request_body_file_log_level(0);
+            ngx_http_read_client_request_body(self.raw(), post)
+        }
     }
 
     /// Internal redirect to `uri` (`@name` for a named location).

@@ -25,6 +25,11 @@ pub fn run(r: Req, phase: Phase) -> ngx_int_t {
     if done.get() {
         return DECLINED;
     }
+    // `rewrite ... last` earlier in the phase: the location is looked up
+    // again, and the new location's handlers run instead.
+    if phase == Phase::Rewrite && r.uri_changed() && ctx.entry.borrow().is_none() {
+        return DECLINED;
+    }
     let Some(vm) = request_vm(r) else { return HTTP_500 };
 
     let outcome = if ctx.entry_phase.get() == Some(phase) && ctx.entry.borrow().is_some() {
@@ -42,9 +47,18 @@ pub fn run(r: Req, phase: Phase) -> ngx_int_t {
                 None => {}
             }
         }
-        let Some(f) = load(vm, r, handler) else { return HTTP_500 };
+        let f = match load(vm, r, handler) {
+            Ok(f) => f,
+            Err(rc) => return rc,
+        };
         sched::run(&vm.lua, r, phase, f)
     };
+    if phase == Phase::Rewrite && outcome == Outcome::Exited(0) && r.uri_changed() {
+        // ngx.req.set_uri(uri, true): nginx looks the location up again and
+        // the new location's rewrite_by_lua runs afresh, with a new ngx.ctx.
+        *ctx.ctx_table.borrow_mut() = None;
+        return DECLINED;
+    }
     if outcome != Outcome::Yielded {
         done.set(true);
     }

@@ -41,7 +41,10 @@ fn run(r: Req) -> ngx_int_t {
 fn start(r: Req) -> (ngx_int_t, bool) {
     let lcf = module::request_loc_conf(r.raw());
     let (Some(h), Some(vm)) = (lcf.content.as_ref(), request_vm(r)) else { return (HTTP_500, false) };
-    let Some(f) = load(vm, r, h) else { return (HTTP_500, false) };
+    let f = match load(vm, r, h) {
+        Ok(f) => f,
+        Err(rc) => return (rc, false),
+    };
     let outcome = sched::run(&vm.lua, r, Phase::Content, f);
     (outcome_rc(r, Phase::Content, outcome), outcome == Outcome::Yielded)
 }

@@ -18,7 +18,7 @@ pub unsafe extern "C" fn handler(r: *mut ngx_http_request_t) -> ngx_int_t {
 fn run(r: Req) -> ngx_int_t {
     let lcf = module::request_loc_conf(r.raw());
     let (Some(h), Some(vm)) = (lcf.log.as_ref(), request_vm(r)) else { return OK };
-    let Some(f) = load(vm, r, h) else { return OK };
+    let Ok(f) = load(vm, r, h) else { return OK };
     let frame = Frame { req: r, phase: Phase::Log };
     if let Err(e) = sched::call(&vm.lua, Some(frame), None, &f, mlua::MultiValue::new()) {
         log::error(nginx_sys::NGX_LOG_ERR as usize, r.log(), &format!("failed to run log_by_lua*: {e}"));

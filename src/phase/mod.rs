@@ -29,10 +29,15 @@ pub(crate) const OK: ngx_int_t = NGX_OK as ngx_int_t;
 pub(crate) const ERROR: ngx_int_t = NGX_ERROR as ngx_int_t;
 pub(crate) const HTTP_500: ngx_int_t = NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t;
 
-/// The Lua function a handler runs, or None after logging why not.
-pub fn load(vm: &LuaVm, r: Req, h: &Handler) -> Option<Function> {
+/// The Lua function a handler runs, or the status to answer with after
+/// logging why not (404 for a missing file, 500 otherwise).
+pub fn load(vm: &LuaVm, r: Req, h: &Handler) -> Result<Function, ngx_int_t> {
+    let cache = module::request_loc_conf(r.raw()).code_cache();
+    if !cache {
+        let _ = vm.reset_loaded_modules();
+    }
     match &h.source {
-        Source::Inline { slot } => vm.inline(*slot),
+        Source::Inline { slot } => vm.inline(*slot).ok_or(HTTP_500),
         Source::File { path, has_vars } => {
             let path = if *has_vars {
                 let expanded = crate::api::var::expand(r, path);
@@ -41,16 +46,15 @@ pub fn load(vm: &LuaVm, r: Req, h: &Handler) -> Option<Function> {
             } else {
                 path.clone()
             };
-            let cache = module::request_loc_conf(r.raw()).code_cache();
             match vm.load_file(&path, cache) {
-                Ok(f) => Some(f),
+                Ok(f) => Ok(f),
                 Err(e) => {
                     errlog::error(
                         nginx_sys::NGX_LOG_ERR as usize,
                         r.log(),
-                        &format!("failed to load external Lua file \"{}\": {e}", String::from_utf8_lossy(&path)),
+                        &format!("failed to load external Lua file \"{}\": {}", String::from_utf8_lossy(&path), e.msg),
                     );
-                    None
+                    Err(if e.not_found { nginx_sys::NGX_HTTP_NOT_FOUND as ngx_int_t } else { HTTP_500 })
                 }
             }
         }
@@ -79,6 +83,9 @@ pub fn outcome_rc(r: Req, phase: Phase, outcome: Outcome) -> ngx_int_t {
         }
         Outcome::Failed => {
             if r.header_sent() {
+                // Deliver what was already output, then cut the connection
+                // (the response stays unterminated, as upstream).
+                r.send_buf(&[], false, true);
                 ERROR
             } else {
                 HTTP_500
@@ -171,6 +178,6 @@ pub fn wake(r: Req, args: mlua::MultiValue) {
 pub fn load_main_handler(vm: &LuaVm, h: &Handler) -> Result<Function, String> {
     match &h.source {
         Source::Inline { slot } => vm.inline(*slot).ok_or_else(|| "lost inline code".to_string()),
-        Source::File { path, .. } => vm.load_file(path, true),
+        Source::File { path, .. } => vm.load_file(path, true).map_err(|e| e.msg),
     }
 }

@@ -13,7 +13,7 @@ use crate::sched;
 
 pub fn run(r: Req, set: &SetByLua) -> Option<Vec<u8>> {
     let vm = request_vm(r)?;
-    let f = load(vm, r, &set.handler)?;
+    let f = load(vm, r, &set.handler).ok()?;
     let lua = &vm.lua;
     let args = lua.create_table().ok()?;
     for (i, cv) in set.args.iter().enumerate() {

@@ -21,6 +21,16 @@ pub struct LuaVm {
     pub lua: Lua,
     inline: RefCell<Vec<Function>>,
     files: RefCell<HashMap<Vec<u8>, Function>>,
+    /// package.loaded's keys when the first request ran; with
+    /// lua_code_cache off, modules loaded later are dropped per request.
+    baseline_modules: RefCell<Option<Vec<Vec<u8>>>>,
+}
+
+/// Why a Lua file could not be loaded.
+pub struct LoadError {
+    pub msg: String,
+    /// The file does not exist (the request gets a 404, as upstream).
+    pub not_found: bool,
 }
 
 impl LuaVm {
@@ -38,7 +48,12 @@ impl LuaVm {
         preload::install(&lua)?;
         add_system_paths(&lua)?;
         install_coroutine_wrappers(&lua)?;
-        Ok(LuaVm { lua, inline: RefCell::new(Vec::new()), files: RefCell::new(HashMap::new()) })
+        Ok(LuaVm {
+            lua,
+            inline: RefCell::new(Vec::new()),
+            files: RefCell::new(HashMap::new()),
+            baseline_modules: RefCell::new(None),
+        })
     }
 
     /// Compiles inline code; returns the slot to run it from. The error is
@@ -55,15 +70,17 @@ impl LuaVm {
     }
 
     /// Loads a Lua file (absolute path), from the cache when `cache` is on.
-    pub fn load_file(&self, path: &[u8], cache: bool) -> Result<Function, String> {
+    pub fn load_file(&self, path: &[u8], cache: bool) -> Result<Function, LoadError> {
         if cache {
             if let Some(f) = self.files.borrow().get(path) {
                 return Ok(f.clone());
             }
         }
         let shown = String::from_utf8_lossy(path).into_owned();
-        let mut code = std::fs::read(std::ffi::OsStr::from_bytes(path))
-            .map_err(|e| format!("cannot open {shown}: {e}"))?;
+        let mut code = std::fs::read(std::ffi::OsStr::from_bytes(path)).map_err(|e| LoadError {
+            msg: format!("cannot open {shown}"),
+            not_found: e.kind() == std::io::ErrorKind::NotFound,
+        })?;
         // luaL_loadfile skips a first line starting with '#'; keep its newline
         // so line numbers stay right.
         if code.first() == Some(&b'#') {
@@ -75,11 +92,34 @@ impl LuaVm {
             .load(&code[..])
             .set_name(format!("@{shown}"))
             .into_function()
-            .map_err(lua_message)?;
+            .map_err(|e| LoadError { msg: lua_message(e), not_found: false })?;
         if cache {
             self.files.borrow_mut().insert(path.to_vec(), f.clone());
         }
         Ok(f)
+    }
+
+    /// With lua_code_cache off: forgets modules required since the first
+    /// request, so each request loads them afresh (upstream gives each
+    /// request a new VM; we keep one and reset what `require` cached).
+    pub fn reset_loaded_modules(&self) -> mlua::Result<()> {
+        let loaded: Table = self.lua.globals().get::<Table>("package")?.get("loaded")?;
+        let mut baseline = self.baseline_modules.borrow_mut();
+        let Some(keep) = baseline.as_ref() else {
+            let keys = loaded.pairs::<mlua::LuaString, mlua::Value>().filter_map(|kv| kv.ok()).map(|(k, _)| k.as_bytes().to_vec()).collect();
+            *baseline = Some(keys);
+            return Ok(());
+        };
+        let stale: Vec<mlua::LuaString> = loaded
+            .pairs::<mlua::LuaString, mlua::Value>()
+            .filter_map(|kv| kv.ok())
+            .map(|(k, _)| k)
+            .filter(|k| !keep.iter().any(|b| b.as_slice() == &*k.as_bytes()))
+            .collect();
+        for k in stale {
+            loaded.raw_set(k, mlua::Value::Nil)?;
+        }
+        Ok(())
     }
 
     /// Applies `lua_package_path` / `lua_package_cpath`.

@@ -15,11 +15,9 @@ pub const SYSTEM_CPATH: &str = "/usr/lib/lua/5.1/?.so";
 
 /// Expands a configured search path against the VM's default and the prefix.
 pub fn expand_package_path(configured: &[u8], default: &[u8], prefix: &[u8]) -> Vec<u8> {
-    let mut prefix = prefix.to_vec();
-    if prefix.last() == Some(&b'/') {
-        prefix.pop();
-    }
-    let with_prefix = replace(&replace(configured, b"${prefix}", &prefix), b"$prefix", &prefix);
+    // The prefix keeps its trailing slash: upstream users write
+    // "$prefix/lib/?.lua" as well as "${prefix}lib/?.lua".
+    let with_prefix = replace(&replace(configured, b"${prefix}", prefix), b"$prefix", prefix);
     let mut middle = b";".to_vec();
     middle.extend_from_slice(default);
     middle.push(b';');
@@ -48,7 +46,7 @@ mod tests {
     #[test]
     fn default_and_prefix() {
         assert_eq!(expand_package_path(b"/a/?.lua;;", b"./?.lua", b"/p/"), b"/a/?.lua;./?.lua;".to_vec());
-        assert_eq!(expand_package_path(b"$prefix/lib/?.lua", b"x", b"/p/"), b"/p/lib/?.lua".to_vec());
-        assert_eq!(expand_package_path(b"${prefix}lib/?.lua", b"x", b"/p/"), b"/plib/?.lua".to_vec());
+        assert_eq!(expand_package_path(b"$prefix/lib/?.lua", b"x", b"/p/"), b"/p//lib/?.lua".to_vec());
+        assert_eq!(expand_package_path(b"${prefix}lib/?.lua", b"x", b"/p/"), b"/p/lib/?.lua".to_vec());
     }
 }

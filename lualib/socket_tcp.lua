@@ -1,0 +1,70 @@
+-- TCP cosockets: ngx.socket.tcp/stream/connect and the tcpsock methods.
+-- Rust does the work; a method that must wait returns the wait marker and
+-- yields here, and the event that completes it resumes the coroutine with
+-- the method's results. Raised errors come back as a raise marker.
+local fns, socket, mt, raise, wait_marker = ...
+local yield = coroutine.yield
+
+local new = fns.new
+
+mt.__index = mt
+
+-- Methods that may wait.
+for _, name in ipairs({ "connect", "send", "receive", "receiveany" }) do
+    local f = fns[name]
+    mt[name] = function(...)
+        local rc, a, b = f(...)
+        raise(rc, a)
+        if rc == wait_marker then
+            return yield(wait_marker)
+        end
+        return rc, a, b
+    end
+end
+
+-- Methods that never wait.
+for _, name in ipairs({ "close", "settimeout", "settimeouts", "setoption", "getoption",
+                         "setkeepalive", "getreusedtimes", "getfd" }) do
+    local f = fns[name]
+    mt[name] = function(...)
+        local rc, a = f(...)
+        raise(rc, a)
+        return rc, a
+    end
+end
+
+local receiveuntil, until_next = fns.receiveuntil, fns.until_next
+
+function mt.receiveuntil(...)
+    local it, err = receiveuntil(...)
+    raise(it, err)
+    if not it then
+        return nil, err
+    end
+    return function(...)
+        local rc, a, b = until_next(it, ...)
+        raise(rc, a)
+        if rc == wait_marker then
+            return yield(wait_marker)
+        end
+        return rc, a, b
+    end
+end
+
+local function tcp(...)
+    local sock, err = new(...)
+    raise(sock, err)
+    return sock
+end
+
+socket.tcp = tcp
+socket.stream = tcp
+
+socket.connect = function(...)
+    local sock = tcp()
+    local ok, err = sock:connect(...)
+    if ok then
+        return sock
+    end
+    return nil, err
+end

@@ -1,0 +1,1442 @@
+//! TCP cosockets: ngx.socket.tcp / stream / connect and the tcpsock methods
+//! (ngx_http_lua_socket_tcp.c's API). The nginx plumbing (connecting,
+//! events, resolver, keepalive pools) is in net/; this file is the state
+//! machine and the Lua-facing checks. Waiting methods return the wait marker
+//! and lualib/socket_tcp.lua yields; the event that completes the operation
+//! wakes the coroutine with the method's results.
+
+use std::cell::RefCell;
+use std::net::IpAddr;
+use std::rc::{Rc, Weak};
+
+use mlua::{Lua, MultiValue, Table, UserData, Value};
+
+use super::context::{frame, Frame, YIELDABLE};
+use super::{raise, raw_function, subtable, ApiResult};
+use crate::ffi::log;
+use crate::ffi::request::Req;
+use crate::module;
+use crate::net::addr::SockAddr;
+use crate::net::conn::{self, strerror, Conn, Connect, Io, IoEvent, IoHandler};
+use crate::net::pool::Pools;
+use crate::net::resolve::{self, ResolveHandler, Resolved, Resolving};
+use crate::net::until::{Step, Until};
+use crate::sched::{self, RequestCtx, Waiter};
+
+const ERR: usize = nginx_sys::NGX_LOG_ERR as usize;
+
+/// What a method hands back to Lua.
+enum Ret {
+    Int(i64),
+    Bool(bool),
+    Data(Vec<u8>),
+    /// nil, err[, partial]
+    Fail(String, Option<Vec<u8>>),
+    /// nil, nil, nil (the end of a sized receiveuntil stream)
+    Nils,
+    /// Yield: an event will deliver the results.
+    Wait,
+}
+
+fn fail(msg: impl Into<String>) -> Ret {
+    Ret::Fail(msg.into(), None)
+}
+
+fn to_lua(lua: &Lua, ret: Ret) -> mlua::Result<MultiValue> {
+    let mut mv = MultiValue::new();
+    match ret {
+        Ret::Int(i) => mv.push_back(Value::Integer(i)),
+        Ret::Bool(b) => mv.push_back(Value::Boolean(b)),
+        Ret::Data(d) => mv.push_back(Value::String(lua.create_string(&d)?)),
+        Ret::Fail(e, partial) => {
+            mv.push_back(Value::Nil);
+            mv.push_back(Value::String(lua.create_string(&e)?));
+            if let Some(p) = partial {
+                mv.push_back(Value::String(lua.create_string(&p)?));
+            }
+        }
+        Ret::Nils => {
+            mv.push_back(Value::Nil);
+            mv.push_back(Value::Nil);
+            mv.push_back(Value::Nil);
+        }
+        Ret::Wait => mv.push_back(Value::LightUserData(sched::wait_marker())),
+    }
+    Ok(mv)
+}
+
+/// Wakes the coroutine waiting on a socket with `ret` as its results.
+fn deliver(w: Waiter, ret: Ret) {
+    let Some(vm) = crate::phase::request_vm(w.req) else {
+        return;
+    };
+    match to_lua(&vm.lua, ret) {
+        Ok(mv) => w.wake(mv),
+        Err(e) => log::error(ERR, w.req.log(), &format!("lua tcp socket: {e}")),
+    }
+}
+
+/// Directive values captured when the socket connects.
+#[derive(Clone, Copy)]
+struct SockConf {
+    connect_timeout: u64,
+    send_timeout: u64,
+    read_timeout: u64,
+    send_lowat: usize,
+    buffer_size: usize,
+    pool_size: usize,
+    keepalive_timeout: u64,
+    log_errors: bool,
+}
+
+impl SockConf {
+    fn of(r: Req) -> SockConf {
+        let l = module::request_loc_conf(r.raw());
+        SockConf {
+            connect_timeout: l.socket_connect_timeout(),
+            send_timeout: l.socket_send_timeout(),
+            read_timeout: l.socket_read_timeout(),
+            send_lowat: l.socket_send_lowat(),
+            buffer_size: l.socket_buffer_size().max(1),
+            pool_size: l.socket_pool_size(),
+            keepalive_timeout: l.socket_keepalive_timeout(),
+            log_errors: l.socket_log_errors(),
+        }
+    }
+}
+
+struct UntilState {
+    m: Until,
+    /// A sized read found the pattern: the next call returns nil, nil, nil.
+    ended: bool,
+}
+
+enum ReadOp {
+    Line,
+    All,
+    Bytes(usize),
+    Any(usize),
+    Until(Rc<RefCell<UntilState>>, Option<usize>),
+}
+
+/// The request a socket belongs to.
+#[derive(Clone, Copy)]
+struct Owner {
+    req: Req,
+    alive: bool,
+}
+
+struct State {
+    owner: Option<Owner>,
+    conn: Option<Conn>,
+    resolving: Option<Resolving>,
+    /// The peer closed its side (reads fail with "closed").
+    read_closed: bool,
+    /// settimeout(s) overrides; None: the directive.
+    t_connect: Option<u64>,
+    t_send: Option<u64>,
+    t_read: Option<u64>,
+    conf: SockConf,
+    addr_text: String,
+    pool_key: Vec<u8>,
+    pool_size: Option<usize>,
+    reused: usize,
+    /// Received, not yet consumed bytes: rbuf[rpos..].
+    rbuf: Vec<u8>,
+    rpos: usize,
+    read_op: Option<ReadOp>,
+    acc: Vec<u8>,
+    read_waiter: Option<Waiter>,
+    out: Vec<u8>,
+    sent: usize,
+    write_waiter: Option<Waiter>,
+    conn_waiter: Option<Waiter>,
+}
+
+impl State {
+    fn connect_timeout(&self) -> u64 {
+        self.t_connect.unwrap_or(self.conf.connect_timeout)
+    }
+    fn send_timeout(&self) -> u64 {
+        self.t_send.unwrap_or(self.conf.send_timeout)
+    }
+    fn read_timeout(&self) -> u64 {
+        self.t_read.unwrap_or(self.conf.read_timeout)
+    }
+
+    /// Drops the connection and everything tied to it.
+    fn close(&mut self) -> Option<Conn> {
+        self.resolving = None;
+        self.read_op = None;
+        self.read_waiter = None;
+        self.write_waiter = None;
+        self.conn_waiter = None;
+        self.rbuf.clear();
+        self.rpos = 0;
+        self.acc.clear();
+        self.out.clear();
+        self.sent = 0;
+        self.read_closed = false;
+        self.conn.take()
+    }
+
+    fn log(&self, msg: &str) {
+        if let Some(o) = self.owner {
+            if o.alive && self.conf.log_errors {
+                log::error(ERR, o.req.log(), msg);
+            }
+        }
+    }
+
+    /// Takes from the buffer what the current read op wants; Some when done.
+    fn consume(&mut self) -> Option<Ret> {
+        let avail = &self.rbuf[self.rpos..];
+        let op = self.read_op.as_mut()?;
+        match op {
+            ReadOp::Line => match avail.iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    self.acc.extend(avail[..i].iter().filter(|&&b| b != b'\r'));
+                    self.rpos += i + 1;
+                    Some(Ret::Data(std::mem::take(&mut self.acc)))
+                }
+                None => {
+                    self.acc.extend(avail.iter().filter(|&&b| b != b'\r'));
+                    self.rpos = self.rbuf.len();
+                    None
+                }
+            },
+            ReadOp::All => {
+                self.acc.extend_from_slice(avail);
+                self.rpos = self.rbuf.len();
+                None
+            }
+            ReadOp::Bytes(n) => {
+                let take = (*n - self.acc.len()).min(avail.len());
+                self.acc.extend_from_slice(&avail[..take]);
+                self.rpos += take;
+                (self.acc.len() == *n).then(|| Ret::Data(std::mem::take(&mut self.acc)))
+            }
+            ReadOp::Any(max) => {
+                if avail.is_empty() {
+                    return None;
+                }
+                let take = (*max).min(avail.len());
+                self.acc.extend_from_slice(&avail[..take]);
+                self.rpos += take;
+                Some(Ret::Data(std::mem::take(&mut self.acc)))
+            }
+            ReadOp::Until(st, limit) => {
+                let mut st = st.borrow_mut();
+                let (n, step) = st.m.feed(avail, &mut self.acc, *limit);
+                self.rpos += n;
+                match step {
+                    Step::NeedMore => None,
+                    Step::Found => {
+                        if limit.is_some() {
+                            st.ended = true;
+                        }
+                        Some(Ret::Data(std::mem::take(&mut self.acc)))
+                    }
+                    Step::Full => Some(Ret::Data(std::mem::take(&mut self.acc))),
+                }
+            }
+        }
+    }
+
+    /// The result of a read op when the peer has closed.
+    fn at_eof(&mut self) -> Ret {
+        let mut partial = std::mem::take(&mut self.acc);
+        match self.read_op.take() {
+            Some(ReadOp::All) => Ret::Data(partial),
+            Some(ReadOp::Until(st, _)) => {
+                st.borrow_mut().m.flush(&mut partial);
+                Ret::Fail("closed".into(), Some(partial))
+            }
+            _ => Ret::Fail("closed".into(), Some(partial)),
+        }
+    }
+
+    /// Runs the read op as far as the data allows; None: wait for more.
+    fn step_read(&mut self) -> Option<Ret> {
+        loop {
+            if let Some(r) = self.consume() {
+                self.read_op = None;
+                return Some(r);
+            }
+            if self.read_closed {
+                return Some(self.at_eof());
+            }
+            let conn = self.conn.as_ref()?;
+            self.rbuf.clear();
+            self.rpos = 0;
+            self.rbuf.resize(self.conf.buffer_size, 0);
+            match conn.recv(&mut self.rbuf) {
+                Io::Done(n) => self.rbuf.truncate(n),
+                Io::Eof => {
+                    self.rbuf.clear();
+                    self.read_closed = true;
+                }
+                Io::Again => {
+                    self.rbuf.clear();
+                    return None;
+                }
+                Io::Error(e) => {
+                    self.rbuf.clear();
+                    let partial = std::mem::take(&mut self.acc);
+                    let _closed = self.close();
+                    return Some(Ret::Fail(strerror(e), Some(partial)));
+                }
+            }
+        }
+    }
+
+    /// Writes as much of `out` as the socket takes; None: wait.
+    fn step_send(&mut self) -> Option<Ret> {
+        loop {
+            let Some(conn) = self.conn.as_ref() else {
+                return Some(fail("closed"));
+            };
+            if self.sent >= self.out.len() {
+                let n = self.out.len() as i64;
+                self.out.clear();
+                self.sent = 0;
+                return Some(Ret::Int(n));
+            }
+            match conn.send(&self.out[self.sent..]) {
+                Io::Done(n) => self.sent += n,
+                Io::Again | Io::Eof => return None,
+                Io::Error(e) => {
+                    let _closed = self.close();
+                    return Some(fail(strerror(e)));
+                }
+            }
+        }
+    }
+}
+
+/// One cosocket object's state (behind the Lua table's slot 1).
+pub struct TcpSock {
+    me: Weak<TcpSock>,
+    st: RefCell<State>,
+}
+
+struct SockUd(Rc<TcpSock>);
+impl UserData for SockUd {}
+
+struct UntilUd {
+    sock: Rc<TcpSock>,
+    st: Rc<RefCell<UntilState>>,
+}
+impl UserData for UntilUd {}
+
+impl TcpSock {
+    fn new(conf: SockConf) -> Rc<TcpSock> {
+        Rc::new_cyclic(|me| TcpSock {
+            me: me.clone(),
+            st: RefCell::new(State {
+                owner: None,
+                conn: None,
+                resolving: None,
+                read_closed: false,
+                t_connect: None,
+                t_send: None,
+                t_read: None,
+                conf,
+                addr_text: String::new(),
+                pool_key: Vec::new(),
+                pool_size: None,
+                reused: 0,
+                rbuf: Vec::new(),
+                rpos: 0,
+                read_op: None,
+                acc: Vec::new(),
+                read_waiter: None,
+                out: Vec::new(),
+                sent: 0,
+                write_waiter: None,
+                conn_waiter: None,
+            }),
+        })
+    }
+
+    fn io_target(&self) -> Weak<dyn IoHandler> {
+        self.me.clone()
+    }
+
+    /// The request ended: close what it left open.
+    fn request_done(&self) {
+        let closed = match self.st.try_borrow_mut() {
+            Ok(mut st) => {
+                if let Some(o) = st.owner.as_mut() {
+                    o.alive = false;
+                }
+                st.close()
+            }
+            Err(_) => None,
+        };
+        drop(closed);
+    }
+
+    /// Connects to `addr` (after resolving); Wait when in progress.
+    fn start_connect(&self, st: &mut State, addr: SockAddr, log: *mut nginx_sys::ngx_log_t) -> Ret {
+        st.addr_text = addr.text.clone();
+        match conn::connect(&addr, log, st.conf.log_errors, self.io_target()) {
+            Connect::Connected(c) => {
+                st.conn = Some(c);
+                Ret::Int(1)
+            }
+            Connect::InProgress(c) => {
+                if !c.wait_write(st.connect_timeout(), 0) {
+                    return fail("failed to handle write event");
+                }
+                st.conn = Some(c);
+                Ret::Wait
+            }
+            Connect::Errno(e) => fail(strerror(e)),
+            Connect::Failed(m) => fail(m),
+        }
+    }
+}
+
+impl IoHandler for TcpSock {
+    fn on_io(self: Rc<Self>, ev: IoEvent) {
+        let done = {
+            let Ok(mut st) = self.st.try_borrow_mut() else {
+                return;
+            };
+            let st = &mut *st;
+            if st.conn_waiter.is_some() {
+                let ret = if ev.timedout {
+                    st.log(&format!(
+                        "lua tcp socket connect timed out, when connecting to {}",
+                        st.addr_text
+                    ));
+                    let _closed = st.close();
+                    fail("timeout")
+                } else {
+                    match st.conn.as_ref().map(|c| c.test_connect()) {
+                        Some(Ok(())) => {
+                            if let Some(c) = st.conn.as_ref() {
+                                c.stop_write();
+                            }
+                            Ret::Int(1)
+                        }
+                        Some(Err(e)) => {
+                            let _closed = st.close();
+                            fail(strerror(e))
+                        }
+                        None => fail("closed"),
+                    }
+                };
+                st.conn_waiter.take().map(|w| (w, ret))
+            } else if ev.write {
+                if st.write_waiter.is_none() {
+                    None
+                } else if ev.timedout {
+                    st.log("lua tcp socket write timed out");
+                    let w = st.write_waiter.take();
+                    let _closed = st.close();
+                    w.map(|w| (w, fail("timeout")))
+                } else {
+                    match st.step_send() {
+                        None => {
+                            let t = st.send_timeout();
+                            let lowat = st.conf.send_lowat;
+                            match st.conn.as_ref().map(|c| c.wait_write(t, lowat)) {
+                                Some(true) => None,
+                                _ => {
+                                    let w = st.write_waiter.take();
+                                    let _closed = st.close();
+                                    w.map(|w| (w, fail("failed to handle write event")))
+                                }
+                            }
+                        }
+                        Some(ret) => {
+                            if let Some(c) = st.conn.as_ref() {
+                                c.stop_write();
+                            }
+                            st.write_waiter.take().map(|w| (w, ret))
+                        }
+                    }
+                }
+            } else if st.read_waiter.is_none() {
+                None
+            } else if ev.timedout {
+                st.log("lua tcp socket read timed out");
+                let mut partial = std::mem::take(&mut st.acc);
+                if let Some(ReadOp::Until(u, _)) = st.read_op.take() {
+                    u.borrow_mut().m.flush(&mut partial);
+                }
+                st.read_waiter
+                    .take()
+                    .map(|w| (w, Ret::Fail("timeout".into(), Some(partial))))
+            } else {
+                match st.step_read() {
+                    None => {
+                        let t = st.read_timeout();
+                        match st.conn.as_ref().map(|c| c.wait_read(t)) {
+                            Some(true) => None,
+                            _ => {
+                                let w = st.read_waiter.take();
+                                let _closed = st.close();
+                                w.map(|w| (w, fail("failed to handle read event")))
+                            }
+                        }
+                    }
+                    Some(ret) => {
+                        if let Some(c) = st.conn.as_ref() {
+                            c.stop_read();
+                        }
+                        st.read_waiter.take().map(|w| (w, ret))
+                    }
+                }
+            }
+        };
+        if let Some((w, ret)) = done {
+            deliver(w, ret);
+        }
+    }
+}
+
+impl ResolveHandler for TcpSock {
+    fn on_resolved(self: Rc<Self>, res: Resolved) {
+        let done = {
+            let Ok(mut st) = self.st.try_borrow_mut() else {
+                return;
+            };
+            let st = &mut *st;
+            st.resolving = None;
+            let ret = match res {
+                Err(e) => fail(e),
+                Ok(addr) => {
+                    let log = match st.owner {
+                        Some(o) if o.alive => o.req.log(),
+                        _ => return,
+                    };
+                    self.start_connect(st, addr, log)
+                }
+            };
+            match ret {
+                Ret::Wait => None,
+                ret => st.conn_waiter.take().map(|w| (w, ret)),
+            }
+        };
+        if let Some((w, ret)) = done {
+            deliver(w, ret);
+        }
+    }
+}
+
+// ---- argument helpers ------------------------------------------------------
+
+fn type_name(v: &Value) -> &'static str {
+    v.type_name()
+}
+
+/// The socket behind `self` (slot 1 of the object table).
+fn sock_of(v: Option<&Value>, fname: &str) -> ApiResult<Option<Rc<TcpSock>>> {
+    match v {
+        Some(Value::Table(t)) => match t.raw_get::<Value>(1)? {
+            Value::UserData(ud) => Ok(ud.borrow::<SockUd>().ok().map(|s| s.0.clone())),
+            _ => Ok(None),
+        },
+        other => raise(format!(
+            "bad argument #1 to '{fname}' (table expected, got {})",
+            other.map(type_name).unwrap_or("no value")
+        )),
+    }
+}
+
+fn integer_arg(v: &Value) -> Option<i64> {
+    match v {
+        Value::Integer(i) => Some(*i),
+        Value::Number(n) => Some(*n as i64),
+        Value::String(s) => {
+            let s = s.to_str().ok()?;
+            let s = s.trim();
+            s.parse::<i64>()
+                .ok()
+                .or_else(|| s.parse::<f64>().ok().map(|f| f as i64))
+        }
+        _ => None,
+    }
+}
+
+fn number_arg(v: &Value) -> Option<f64> {
+    match v {
+        Value::Integer(i) => Some(*i as f64),
+        Value::Number(n) => Some(*n),
+        Value::String(s) => s.to_str().ok()?.trim().parse::<f64>().ok(),
+        _ => None,
+    }
+}
+
+/// Checks that the socket may be used by the running request.
+fn check_owner(st: &State, f: &Frame) -> ApiResult<()> {
+    match st.owner {
+        Some(o) if !o.alive || o.req != f.req => raise("bad request"),
+        _ => Ok(()),
+    }
+}
+
+fn closed_log(st: &State, f: &Frame, what: &str) {
+    if st.conf.log_errors {
+        log::error(
+            ERR,
+            f.req.log(),
+            &format!(
+                "attempt to {what} data on a closed socket: u:{:p}, c:{:p}, ft:{} eof:{}",
+                st as *const State,
+                st.conn
+                    .as_ref()
+                    .map(|c| c.raw() as *const ())
+                    .unwrap_or(std::ptr::null()),
+                if st.read_closed { 4 } else { 0 },
+                st.read_closed as u8
+            ),
+        );
+    }
+}
+
+// ---- methods ------------------------------------------------------------------
+
+fn new_socket(lua: &Lua, args: MultiValue) -> ApiResult<Table> {
+    if !args.is_empty() {
+        return raise(format!("expecting zero arguments, but got {}", args.len()));
+    }
+    let f = frame(lua, YIELDABLE)?;
+    let sock = TcpSock::new(SockConf::of(f.req));
+    let t = lua.create_table_with_capacity(3, 1)?;
+    t.raw_set(1, lua.create_userdata(SockUd(sock))?)?;
+    let mt: Table = lua.named_registry_value("__tcp_cosocket_mt")?;
+    t.set_metatable(Some(mt))?;
+    Ok(t)
+}
+
+fn connect(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
+    let n = args.len();
+    if !(2..=4).contains(&n) {
+        return raise(format!(
+            "ngx.socket connect: expecting 2, 3, or 4 arguments (including the object), but seen {n}"
+        ));
+    }
+    let f = frame(lua, YIELDABLE)?;
+    let a: Vec<Value> = args.into_iter().collect();
+    let sock = sock_of(a.first(), "connect")?;
+    let host: Vec<u8> = match &a[1] {
+        Value::String(s) => s.as_bytes().to_vec(),
+        v @ (Value::Integer(_) | Value::Number(_)) => {
+            let mut out = Vec::new();
+            push_scalar(&mut out, v);
+            out
+        }
+        other => {
+            return raise(format!(
+                "bad argument #2 to 'connect' (string expected, got {})",
+                type_name(other)
+            ))
+        }
+    };
+    let (port_v, opts) = match n {
+        4 => match &a[3] {
+            Value::Table(t) => (Some(&a[2]), Some(t.clone())),
+            Value::Nil => (Some(&a[2]), None),
+            other => {
+                return raise(format!(
+                    "bad argument #4 to 'connect' (table expected, got {})",
+                    type_name(other)
+                ))
+            }
+        },
+        3 => match &a[2] {
+            Value::Table(t) => (None, Some(t.clone())),
+            v => (Some(v), None),
+        },
+        _ => (None, None),
+    };
+    let port = match port_v {
+        Some(v) => match integer_arg(v) {
+            Some(p) if !(0..=65535).contains(&p) => {
+                return to_lua(lua, fail(format!("bad port number: {p}"))).map_err(Into::into)
+            }
+            Some(p) => Some(p as u16),
+            None => {
+                return raise(format!(
+                    "bad argument #3 to 'connect' (number expected, got {})",
+                    type_name(v)
+                ))
+            }
+        },
+        None => None,
+    };
+    let mut pool_name: Option<Vec<u8>> = None;
+    let mut pool_size: Option<usize> = None;
+    if let Some(o) = &opts {
+        match o.raw_get::<Value>("pool")? {
+            Value::Nil => {}
+            Value::String(s) => pool_name = Some(s.as_bytes().to_vec()),
+            v @ (Value::Integer(_) | Value::Number(_)) => {
+                let mut out = Vec::new();
+                push_scalar(&mut out, &v);
+                pool_name = Some(out);
+            }
+            v => return raise(format!("bad \"pool\" option type: {}", type_name(&v))),
+        }
+        match o.raw_get::<Value>("pool_size")? {
+            Value::Nil => {}
+            v @ (Value::Integer(_) | Value::Number(_)) => {
+                let s = integer_arg(&v).unwrap_or(0);
+                if s <= 0 {
+                    return raise(format!("bad \"pool_size\" option value: {s}"));
+                }
+                pool_size = Some(s as usize);
+            }
+            v => return raise(format!("bad \"pool_size\" option type: {}", type_name(&v))),
+        }
+        match o.raw_get::<Value>("backlog")? {
+            Value::Nil => {}
+            v @ (Value::Integer(_) | Value::Number(_)) => {
+                let b = integer_arg(&v).unwrap_or(0);
+                if b < 0 {
+                    return raise(format!("bad \"backlog\" option value: {b}"));
+                }
+            }
+            v => return raise(format!("bad \"backlog\" option type: {}", type_name(&v))),
+        }
+    }
+    let Some(sock) = sock else {
+        return raise("bad tcp socket");
+    };
+    let key = match (&pool_name, port) {
+        (Some(p), _) => p.clone(),
+        (None, Some(p)) => {
+            let mut k = host.clone();
+            k.extend_from_slice(format!(":{p}").as_bytes());
+            k
+        }
+        (None, None) => host.clone(),
+    };
+
+    let old = {
+        let mut st = sock.st.borrow_mut();
+        check_owner(&st, &f)?;
+        if st.conn_waiter.is_some() {
+            return to_lua(lua, fail("socket busy connecting")).map_err(Into::into);
+        }
+        if st.read_waiter.is_some() {
+            return to_lua(lua, fail("socket busy reading")).map_err(Into::into);
+        }
+        if st.write_waiter.is_some() {
+            return to_lua(lua, fail("socket busy writing")).map_err(Into::into);
+        }
+        st.close()
+    };
+    drop(old);
+
+    let ret = {
+        let mut st = sock.st.borrow_mut();
+        let st = &mut *st;
+        if st.owner.is_none() {
+            st.owner = Some(Owner {
+                req: f.req,
+                alive: true,
+            });
+            let weak = Rc::downgrade(&sock);
+            if let Some(ctx) = RequestCtx::get_or_create(f.req) {
+                ctx.on_drop.borrow_mut().push(Box::new(move || {
+                    if let Some(s) = weak.upgrade() {
+                        s.request_done();
+                    }
+                }));
+            }
+        }
+        st.conf = SockConf::of(f.req);
+        st.pool_key = key.clone();
+        st.pool_size = pool_size;
+        st.reused = 0;
+
+        let pooled = lua
+            .app_data_ref::<Pools>()
+            .and_then(|p| p.get(&key, sock.io_target(), f.req.log()));
+        if let Some((c, reused)) = pooled {
+            st.conn = Some(c);
+            st.reused = reused + 1;
+            Ret::Int(1)
+        } else if let Some(path) = host.strip_prefix(b"unix:") {
+            match SockAddr::unix(path) {
+                Some(addr) => sock.start_connect(st, addr, f.req.log()),
+                None => fail(format!(
+                    "failed to parse host name \"{}\": invalid host",
+                    String::from_utf8_lossy(&host)
+                )),
+            }
+        } else {
+            let text = String::from_utf8_lossy(&host).into_owned();
+            let bare = text
+                .strip_prefix('[')
+                .and_then(|t| t.strip_suffix(']'))
+                .unwrap_or(&text);
+            if let Ok(ip) = bare.parse::<IpAddr>() {
+                sock.start_connect(st, SockAddr::from_ip(ip, port.unwrap_or(0)), f.req.log())
+            } else if host.is_empty() {
+                fail(format!("failed to parse host name \"{text}\": no host"))
+            } else {
+                let (resolver, timeout) = resolve::location_resolver(f.req);
+                let target: Weak<dyn ResolveHandler> = sock.me.clone();
+                match resolve::start(resolver, timeout, &host, port.unwrap_or(0), target) {
+                    resolve::Start::NoResolver => {
+                        fail(format!("no resolver defined to resolve \"{text}\""))
+                    }
+                    resolve::Start::Failed(m) => fail(m),
+                    resolve::Start::Done(Err(e)) => fail(e),
+                    resolve::Start::Done(Ok(addr)) => sock.start_connect(st, addr, f.req.log()),
+                    resolve::Start::Pending(r) => {
+                        st.resolving = Some(r);
+                        Ret::Wait
+                    }
+                }
+            }
+        }
+    };
+    if let Ret::Wait = ret {
+        let mut st = sock.st.borrow_mut();
+        st.conn_waiter = Waiter::current(lua);
+    }
+    to_lua(lua, ret).map_err(Into::into)
+}
+
+fn push_scalar(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::String(s) => out.extend_from_slice(&s.as_bytes()),
+        Value::Integer(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        Value::Number(n) => crate::ffi::fmt::push_number(out, *n),
+        Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Nil => out.extend_from_slice(b"nil"),
+        _ => {}
+    }
+}
+
+/// send()'s strict flattening of nested array tables.
+fn push_table(out: &mut Vec<u8>, t: &Table, depth: usize) -> Result<(), String> {
+    if depth > 100 {
+        return Err("nested table too deep".into());
+    }
+    let mut max = 0usize;
+    let mut count = 0usize;
+    for pair in t.pairs::<Value, Value>() {
+        let (k, _) = pair.map_err(|e| e.to_string())?;
+        let i = match k {
+            Value::Integer(i) if i >= 1 => i as usize,
+            Value::Number(f) if f >= 1.0 && f.fract() == 0.0 => f as usize,
+            _ => return Err("non-array table found".into()),
+        };
+        max = max.max(i);
+        count += 1;
+    }
+    if count != max {
+        return Err("non-array table found".into());
+    }
+    for i in 1..=max {
+        let e: Value = t.raw_get(i).map_err(|e| e.to_string())?;
+        match &e {
+            Value::String(_) | Value::Integer(_) | Value::Number(_) => push_scalar(out, &e),
+            Value::Table(t) => push_table(out, t, depth + 1)?,
+            other => return Err(format!("bad data type {} found", other.type_name())),
+        }
+    }
+    Ok(())
+}
+
+fn send(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
+    if args.len() != 2 {
+        return raise(format!(
+            "expecting 2 arguments (including the object), but got {}",
+            args.len()
+        ));
+    }
+    let f = frame(lua, YIELDABLE)?;
+    let a: Vec<Value> = args.into_iter().collect();
+    let sock = sock_of(a.first(), "send")?;
+    let mut data = Vec::new();
+    match &a[1] {
+        v @ (Value::String(_) | Value::Integer(_) | Value::Number(_) | Value::Boolean(_) | Value::Nil) => {
+            push_scalar(&mut data, v)
+        }
+        Value::Table(t) => {
+            if let Err(m) = push_table(&mut data, t, 0) {
+                return raise(format!("bad argument #2 to 'send' ({m})"));
+            }
+        }
+        other => {
+            return raise(format!(
+                "bad argument #2 to 'send' (string, number, boolean, nil, or array table expected, got {})",
+                type_name(other)
+            ))
+        }
+    }
+    let Some(sock) = sock else {
+        return to_lua(lua, fail("closed")).map_err(Into::into);
+    };
+    let mut st = sock.st.borrow_mut();
+    if st.conn.is_none() {
+        closed_log(&st, &f, "send");
+        return to_lua(lua, fail("closed")).map_err(Into::into);
+    }
+    check_owner(&st, &f)?;
+    if st.write_waiter.is_some() {
+        return to_lua(lua, fail("socket busy writing")).map_err(Into::into);
+    }
+    if st.conn_waiter.is_some() {
+        return to_lua(lua, fail("socket busy connecting")).map_err(Into::into);
+    }
+    st.out = data;
+    st.sent = 0;
+    let ret = match st.step_send() {
+        Some(r) => r,
+        None => {
+            let (t, lowat) = (st.send_timeout(), st.conf.send_lowat);
+            if st.conn.as_ref().map(|c| c.wait_write(t, lowat)) == Some(true) {
+                st.write_waiter = Waiter::current(lua);
+                Ret::Wait
+            } else {
+                let closed = st.close();
+                drop(closed);
+                fail("failed to handle write event")
+            }
+        }
+    };
+    drop(st);
+    to_lua(lua, ret).map_err(Into::into)
+}
+
+/// Starts a read op on `sock` (after the argument checks).
+fn start_read(
+    lua: &Lua,
+    f: &Frame,
+    sock: Option<Rc<TcpSock>>,
+    op: ReadOp,
+) -> ApiResult<MultiValue> {
+    let Some(sock) = sock else {
+        return to_lua(lua, fail("closed")).map_err(Into::into);
+    };
+    let mut st = sock.st.borrow_mut();
+    if st.conn.is_none() || (st.read_closed && st.rpos >= st.rbuf.len()) {
+        closed_log(&st, f, "receive");
+        return to_lua(lua, fail("closed")).map_err(Into::into);
+    }
+    check_owner(&st, f)?;
+    if st.read_waiter.is_some() {
+        return to_lua(lua, fail("socket busy reading")).map_err(Into::into);
+    }
+    if st.conn_waiter.is_some() {
+        return to_lua(lua, fail("socket busy connecting")).map_err(Into::into);
+    }
+    if let ReadOp::Bytes(0) = op {
+        return to_lua(lua, Ret::Data(Vec::new())).map_err(Into::into);
+    }
+    st.read_op = Some(op);
+    st.acc.clear();
+    let ret = match st.step_read() {
+        Some(r) => r,
+        None => {
+            let t = st.read_timeout();
+            if st.conn.as_ref().map(|c| c.wait_read(t)) == Some(true) {
+                st.read_waiter = Waiter::current(lua);
+                Ret::Wait
+            } else {
+                let closed = st.close();
+                drop(closed);
+                fail("failed to handle read event")
+            }
+        }
+    };
+    drop(st);
+    to_lua(lua, ret).map_err(Into::into)
+}
+
+fn receive(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
+    let n = args.len();
+    if n != 1 && n != 2 {
+        return raise(format!(
+            "expecting 1 or 2 arguments (including the object), but got {n}"
+        ));
+    }
+    let f = frame(lua, YIELDABLE)?;
+    let a: Vec<Value> = args.into_iter().collect();
+    let sock = sock_of(a.first(), "receive")?;
+    let op = match a.get(1) {
+        None => ReadOp::Line,
+        Some(v @ (Value::Integer(_) | Value::Number(_))) => match integer_arg(v) {
+            Some(b) if b >= 0 => ReadOp::Bytes(b as usize),
+            _ => return raise("bad argument #2 to 'receive' (bad pattern argument)"),
+        },
+        Some(Value::String(s)) => {
+            let b = s.as_bytes();
+            if let Some(num) = integer_arg(&Value::String(s.clone())) {
+                if num < 0 {
+                    return raise("bad argument #2 to 'receive' (bad pattern argument)");
+                }
+                ReadOp::Bytes(num as usize)
+            } else if b.len() != 2 || b[0] != b'*' {
+                return raise(format!(
+                    "bad argument #2 to 'receive' (bad pattern argument: {})",
+                    String::from_utf8_lossy(&b)
+                ));
+            } else if b[1] == b'l' {
+                ReadOp::Line
+            } else if b[1] == b'a' {
+                ReadOp::All
+            } else {
+                return raise("bad argument #2 to 'receive' (bad pattern argument)");
+            }
+        }
+        Some(_) => return raise("bad argument #2 to 'receive' (bad pattern argument)"),
+    };
+    start_read(lua, &f, sock, op)
+}
+
+fn receiveany(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
+    if args.len() != 2 {
+        return raise(format!(
+            "expecting 2 arguments (including the object), but got {}",
+            args.len()
+        ));
+    }
+    let f = frame(lua, YIELDABLE)?;
+    let a: Vec<Value> = args.into_iter().collect();
+    let sock = sock_of(a.first(), "receiveany")?;
+    let max = match integer_arg(&a[1]) {
+        Some(m) if m > 0 && !matches!(a[1], Value::Boolean(_)) => m as usize,
+        _ => return raise("bad argument #2 to 'receiveany' (bad max argument)"),
+    };
+    start_read(lua, &f, sock, ReadOp::Any(max))
+}
+
+fn receiveuntil(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
+    let n = args.len();
+    if n != 2 && n != 3 {
+        return raise(format!(
+            "expecting 2 or 3 arguments (including the object), but got {n}"
+        ));
+    }
+    let a: Vec<Value> = args.into_iter().collect();
+    let mut inclusive = false;
+    if n == 3 {
+        match &a[2] {
+            Value::Table(t) => match t.raw_get::<Value>("inclusive")? {
+                Value::Nil => {}
+                Value::Boolean(b) => inclusive = b,
+                v => {
+                    return raise(format!(
+                        "bad \"inclusive\" option value type: {}",
+                        type_name(&v)
+                    ))
+                }
+            },
+            other => {
+                return raise(format!(
+                    "bad argument #3 to 'receiveuntil' (table expected, got {})",
+                    type_name(other)
+                ))
+            }
+        }
+    }
+    let sock = sock_of(a.first(), "receiveuntil")?;
+    let pat: Vec<u8> = match &a[1] {
+        Value::String(s) => s.as_bytes().to_vec(),
+        v @ (Value::Integer(_) | Value::Number(_)) => {
+            let mut out = Vec::new();
+            push_scalar(&mut out, v);
+            out
+        }
+        other => {
+            return raise(format!(
+                "bad argument #2 to 'receiveuntil' (string expected, got {})",
+                type_name(other)
+            ))
+        }
+    };
+    if pat.is_empty() {
+        return to_lua(lua, fail("pattern is empty")).map_err(Into::into);
+    }
+    let Some(sock) = sock else {
+        return raise("bad tcp socket");
+    };
+    let ud = UntilUd {
+        sock,
+        st: Rc::new(RefCell::new(UntilState {
+            m: Until::new(&pat, inclusive),
+            ended: false,
+        })),
+    };
+    Ok(MultiValue::from_iter([Value::UserData(
+        lua.create_userdata(ud)?,
+    )]))
+}
+
+fn until_next(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
+    let mut a: Vec<Value> = args.into_iter().collect();
+    let ud = match a.first() {
+        Some(Value::UserData(u)) => u.clone(),
+        _ => return raise("bad receiveuntil iterator"),
+    };
+    let n = a.len() - 1;
+    if n > 1 {
+        return raise(format!("expecting 0 or 1 arguments, but seen {n}"));
+    }
+    let size = if n == 1 {
+        match integer_arg(&a[1]) {
+            Some(b) => Some(b.max(0) as usize),
+            None => {
+                return raise(format!(
+                    "bad argument #1 to 'iterator' (number expected, got {})",
+                    type_name(&a[1])
+                ))
+            }
+        }
+    } else {
+        None
+    };
+    a.clear();
+    let f = frame(lua, YIELDABLE)?;
+    let (sock, st) = {
+        let u = ud.borrow::<UntilUd>()?;
+        (u.sock.clone(), u.st.clone())
+    };
+    {
+        let mut s = st.borrow_mut();
+        if s.ended {
+            s.ended = false;
+            return to_lua(lua, Ret::Nils).map_err(Into::into);
+        }
+    }
+    let limit = size.filter(|&s| s > 0);
+    start_read(lua, &f, Some(sock), ReadOp::Until(st, limit))
+}
+
+fn close(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
+    if args.len() != 1 {
+        return raise(format!(
+            "expecting 1 argument (including the object) but seen {}",
+            args.len()
+        ));
+    }
+    let f = frame(lua, YIELDABLE)?;
+    let a: Vec<Value> = args.into_iter().collect();
+    let Some(sock) = sock_of(a.first(), "close")? else {
+        return to_lua(lua, fail("closed")).map_err(Into::into);
+    };
+    let old = {
+        let mut st = sock.st.borrow_mut();
+        if st.conn.is_none() {
+            return to_lua(lua, fail("closed")).map_err(Into::into);
+        }
+        check_owner(&st, &f)?;
+        if st.read_waiter.is_some() {
+            return to_lua(lua, fail("socket busy reading")).map_err(Into::into);
+        }
+        if st.write_waiter.is_some() {
+            return to_lua(lua, fail("socket busy writing")).map_err(Into::into);
+        }
+        st.close()
+    };
+    drop(old);
+    to_lua(lua, Ret::Int(1)).map_err(Into::into)
+}
+
+fn timeout_arg(v: &Value, fname: &str, i: usize) -> ApiResult<Option<u64>> {
+    let Some(t) = number_arg(v) else {
+        return raise(format!(
+            "bad argument #{i} to '{fname}' (number expected, got {})",
+            type_name(v)
+        ));
+    };
+    let t = t as i64;
+    if !(0..=i32::MAX as i64).contains(&t) {
+        return raise("bad timeout value");
+    }
+    Ok((t > 0).then_some(t as u64))
+}
+
+fn settimeout(_lua: &Lua, args: MultiValue) -> ApiResult<()> {
+    if args.len() != 2 {
+        return raise(format!(
+            "ngx.socket settimeout: expecting 2 arguments (including the object) but seen {}",
+            args.len()
+        ));
+    }
+    let a: Vec<Value> = args.into_iter().collect();
+    let t = timeout_arg(&a[1], "settimeout", 2)?;
+    if let Some(sock) = sock_of(a.first(), "settimeout")? {
+        let mut st = sock.st.borrow_mut();
+        st.t_connect = t;
+        st.t_send = t;
+        st.t_read = t;
+    }
+    Ok(())
+}
+
+fn settimeouts(lua: &Lua, args: MultiValue) -> ApiResult<()> {
+    let _ = lua;
+    if args.len() != 4 {
+        return raise(format!(
+            "ngx.socket settimeouts: expecting 4 arguments (including the object) but seen {}",
+            args.len()
+        ));
+    }
+    let a: Vec<Value> = args.into_iter().collect();
+    let c = timeout_arg(&a[1], "settimeouts", 2)?;
+    let s = timeout_arg(&a[2], "settimeouts", 3)?;
+    let r = timeout_arg(&a[3], "settimeouts", 4)?;
+    if let Some(sock) = sock_of(a.first(), "settimeouts")? {
+        let mut st = sock.st.borrow_mut();
+        st.t_connect = c;
+        st.t_send = s;
+        st.t_read = r;
+    }
+    Ok(())
+}
+
+fn option_of(name: &[u8]) -> Option<(u32, u32)> {
+    use nginx_sys::{
+        IPPROTO_TCP, SOL_SOCKET, SO_KEEPALIVE, SO_RCVBUF, SO_REUSEADDR, SO_SNDBUF, TCP_NODELAY,
+    };
+    Some(match name {
+        b"keepalive" => (SOL_SOCKET, SO_KEEPALIVE),
+        b"reuseaddr" => (SOL_SOCKET, SO_REUSEADDR),
+        b"tcp-nodelay" => (IPPROTO_TCP as u32, TCP_NODELAY),
+        b"sndbuf" => (SOL_SOCKET, SO_SNDBUF),
+        b"rcvbuf" => (SOL_SOCKET, SO_RCVBUF),
+        _ => return None,
+    })
+}
+
+fn option_name(v: Option<&Value>) -> Result<Vec<u8>, Ret> {
+    match v {
+        None | Some(Value::Nil) => Err(fail("missing the \"option\" argument")),
+        Some(Value::String(s)) => Ok(s.as_bytes().to_vec()),
+        Some(other) => {
+            let mut out = Vec::new();
+            push_scalar(&mut out, other);
+            Ok(out)
+        }
+    }
+}
+
+fn setoption(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
+    let a: Vec<Value> = args.into_iter().collect();
+    let Some(sock) = sock_of(a.first(), "setoption")? else {
+        return raise("bad tcp socket");
+    };
+    let name = match option_name(a.get(1)) {
+        Ok(n) => n,
+        Err(r) => return to_lua(lua, r).map_err(Into::into),
+    };
+    let value = match a.get(2) {
+        None | Some(Value::Nil) => {
+            return to_lua(lua, fail("missing the \"value\" argument")).map_err(Into::into)
+        }
+        Some(Value::Boolean(b)) => *b as i32,
+        Some(v) => match integer_arg(v) {
+            Some(i) => i as i32,
+            None => {
+                return raise(format!(
+                    "bad argument #3 to 'setoption' (number expected, got {})",
+                    type_name(v)
+                ))
+            }
+        },
+    };
+    let Some((level, opt)) = option_of(&name) else {
+        return to_lua(
+            lua,
+            fail(format!(
+                "unsupported option {}",
+                String::from_utf8_lossy(&name)
+            )),
+        )
+        .map_err(Into::into);
+    };
+    let st = sock.st.borrow();
+    let Some(c) = st.conn.as_ref() else {
+        return to_lua(lua, fail("closed")).map_err(Into::into);
+    };
+    let ret = match c.set_int_option(level, opt, value) {
+        Ok(()) => Ret::Bool(true),
+        Err(e) => fail(strerror(e)),
+    };
+    drop(st);
+    to_lua(lua, ret).map_err(Into::into)
+}
+
+fn getoption(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
+    let a: Vec<Value> = args.into_iter().collect();
+    let Some(sock) = sock_of(a.first(), "getoption")? else {
+        return raise("bad tcp socket");
+    };
+    let name = match option_name(a.get(1)) {
+        Ok(n) => n,
+        Err(r) => return to_lua(lua, r).map_err(Into::into),
+    };
+    let Some((level, opt)) = option_of(&name) else {
+        return to_lua(
+            lua,
+            fail(format!(
+                "unsupported option {}",
+                String::from_utf8_lossy(&name)
+            )),
+        )
+        .map_err(Into::into);
+    };
+    let st = sock.st.borrow();
+    let Some(c) = st.conn.as_ref() else {
+        return to_lua(lua, fail("closed")).map_err(Into::into);
+    };
+    let ret = match c.get_int_option(level, opt) {
+        Ok(v) => Ret::Int(v as i64),
+        Err(e) => fail(strerror(e)),
+    };
+    drop(st);
+    to_lua(lua, ret).map_err(Into::into)
+}
+
+fn setkeepalive(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
+    let n = args.len();
+    if !(1..=3).contains(&n) {
+        return raise(format!(
+            "expecting 1 to 3 arguments (including the object), but got {n}"
+        ));
+    }
+    let f = frame(lua, YIELDABLE)?;
+    let a: Vec<Value> = args.into_iter().collect();
+    let sock = sock_of(a.first(), "setkeepalive")?;
+    let timeout = match a.get(1) {
+        None | Some(Value::Nil) => None,
+        Some(v) => match integer_arg(v) {
+            Some(t) if t >= 0 => Some(t as u64),
+            Some(_) => return raise("bad argument #2 to 'setkeepalive' (invalid timeout)"),
+            None => {
+                return raise(format!(
+                    "bad argument #2 to 'setkeepalive' (number expected, got {})",
+                    type_name(v)
+                ))
+            }
+        },
+    };
+    let size = match a.get(2) {
+        None | Some(Value::Nil) => None,
+        Some(v) => match integer_arg(v) {
+            Some(s) if s > 0 => Some(s as usize),
+            Some(s) => return raise(format!("bad \"pool_size\" option value: {s}")),
+            None => {
+                return raise(format!(
+                    "bad argument #3 to 'setkeepalive' (number expected, got {})",
+                    type_name(v)
+                ))
+            }
+        },
+    };
+    let Some(sock) = sock else {
+        return to_lua(lua, fail("closed")).map_err(Into::into);
+    };
+    let mut st = sock.st.borrow_mut();
+    if st.conn.is_none() {
+        return to_lua(lua, fail("closed")).map_err(Into::into);
+    }
+    check_owner(&st, &f)?;
+    if st.read_waiter.is_some() {
+        return to_lua(lua, fail("socket busy reading")).map_err(Into::into);
+    }
+    if st.write_waiter.is_some() {
+        return to_lua(lua, fail("socket busy writing")).map_err(Into::into);
+    }
+    if st.rpos < st.rbuf.len() {
+        return to_lua(lua, fail("unread data in buffer")).map_err(Into::into);
+    }
+    if st.read_closed {
+        let old = st.close();
+        drop(old);
+        return to_lua(lua, fail("invalid connection")).map_err(Into::into);
+    }
+    let key = st.pool_key.clone();
+    let size = size.or(st.pool_size).unwrap_or(st.conf.pool_size);
+    let timeout = timeout.unwrap_or(st.conf.keepalive_timeout);
+    let reused = st.reused;
+    let conn = st.close();
+    drop(st);
+    let ret = match (conn, lua.app_data_ref::<Pools>()) {
+        (Some(c), Some(pools)) => match pools.put(&key, size, c, reused, timeout) {
+            Ok(()) => Ret::Int(1),
+            Err(e) => fail(e),
+        },
+        _ => fail("closed"),
+    };
+    to_lua(lua, ret).map_err(Into::into)
+}
+
+fn getreusedtimes(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
+    if args.len() != 1 {
+        return raise(format!(
+            "expecting 1 argument (including the object), but got {}",
+            args.len()
+        ));
+    }
+    let f = frame(lua, YIELDABLE)?;
+    let a: Vec<Value> = args.into_iter().collect();
+    let Some(sock) = sock_of(a.first(), "getreusedtimes")? else {
+        return to_lua(lua, fail("closed")).map_err(Into::into);
+    };
+    let st = sock.st.borrow();
+    if st.conn.is_none() {
+        return to_lua(lua, fail("closed")).map_err(Into::into);
+    }
+    check_owner(&st, &f)?;
+    let n = st.reused as i64;
+    drop(st);
+    to_lua(lua, Ret::Int(n)).map_err(Into::into)
+}
+
+fn getfd(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
+    let a: Vec<Value> = args.into_iter().collect();
+    let Some(sock) = sock_of(a.first(), "getfd")? else {
+        return raise("bad tcp socket");
+    };
+    let st = sock.st.borrow();
+    let fd = st.conn.as_ref().map(|c| c.fd() as i64).unwrap_or(-1);
+    drop(st);
+    to_lua(lua, Ret::Int(fd)).map_err(Into::into)
+}
+
+pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
+    lua.set_app_data(Pools::default());
+    let mt = lua.create_table()?;
+    lua.set_named_registry_value("__tcp_cosocket_mt", &mt)?;
+    let socket = subtable(lua, ngx, "socket")?;
+    let shim: mlua::Function = lua
+        .load(include_str!("../../lualib/socket_tcp.lua"))
+        .set_name("=ngx_lua_rs.socket_tcp")
+        .into_function()?;
+    let fns = lua.create_table()?;
+    fns.raw_set("new", raw_function(lua, new_socket)?)?;
+    fns.raw_set("connect", raw_function(lua, connect)?)?;
+    fns.raw_set("send", raw_function(lua, send)?)?;
+    fns.raw_set("receive", raw_function(lua, receive)?)?;
+    fns.raw_set("receiveany", raw_function(lua, receiveany)?)?;
+    fns.raw_set("receiveuntil", raw_function(lua, receiveuntil)?)?;
+    fns.raw_set("until_next", raw_function(lua, until_next)?)?;
+    fns.raw_set("close", raw_function(lua, close)?)?;
+    fns.raw_set("settimeout", raw_function(lua, settimeout)?)?;
+    fns.raw_set("settimeouts", raw_function(lua, settimeouts)?)?;
+    fns.raw_set("setoption", raw_function(lua, setoption)?)?;
+    fns.raw_set("getoption", raw_function(lua, getoption)?)?;
+    fns.raw_set("setkeepalive", raw_function(lua, setkeepalive)?)?;
+    fns.raw_set("getreusedtimes", raw_function(lua, getreusedtimes)?)?;
+    fns.raw_set("getfd", raw_function(lua, getfd)?)?;
+    shim.call::<()>((
+        fns,
+        socket,
+        mt,
+        super::shim_raise(lua)?,
+        sched::wait_marker(),
+    ))
+}

@@ -1,0 +1,9 @@
+//! Connection plumbing shared by cosockets: addresses, connecting and
+//! event-driven I/O over nginx connections, name resolution with nginx's
+//! resolver, keepalive pools, and the receiveuntil matcher. No Lua here.
+
+pub mod addr;
+pub mod conn;
+pub mod pool;
+pub mod resolve;
+pub mod until;
