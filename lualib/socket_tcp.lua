@@ -9,27 +9,21 @@ local new = fns.new
 
 mt.__index = mt
 
--- Methods that may wait.
-for _, name in ipairs({ "connect", "send", "receive", "receiveany" }) do
-    local f = fns[name]
-    mt[name] = function(...)
-        local rc, a, b = f(...)
-        raise(rc, a)
-        if rc == wait_marker then
-            return yield(wait_marker)
-        end
-        return rc, a, b
+-- Tail-called by the methods, so raise()'s level 3 is the method's caller.
+local function finish(rc, ...)
+    raise(rc, (...))
+    if rc == wait_marker then
+        return yield(wait_marker)
     end
+    return rc, ...
 end
 
--- Methods that never wait.
-for _, name in ipairs({ "close", "settimeout", "settimeouts", "setoption", "getoption",
-                         "setkeepalive", "getreusedtimes", "getfd" }) do
+for _, name in ipairs({ "connect", "send", "receive", "receiveany", "close", "settimeout",
+                         "settimeouts", "setoption", "getoption", "setkeepalive",
+                         "getreusedtimes", "getfd" }) do
     local f = fns[name]
     mt[name] = function(...)
-        local rc, a = f(...)
-        raise(rc, a)
-        return rc, a
+        return finish(f(...))
     end
 end
 
@@ -42,12 +36,7 @@ function mt.receiveuntil(...)
         return nil, err
     end
     return function(...)
-        local rc, a, b = until_next(it, ...)
-        raise(rc, a)
-        if rc == wait_marker then
-            return yield(wait_marker)
-        end
-        return rc, a, b
+        return finish(until_next(it, ...))
     end
 end
 

@@ -223,10 +223,12 @@ $
     }
 --- request
 GET /t
---- response_body
-sent
+--- ignore_response
 --- error_log eval
 qr/lua entry thread aborted: runtime error: content_by_lua\(nginx\.conf:\d+\):\d+: attempt to call ngx\.exec after sending out response headers/
+--- no_error_log
+[alert]
+[crit]
 
 
 

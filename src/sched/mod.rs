@@ -31,6 +31,7 @@ pub enum Outcome {
     Failed,
 }
 
+static FAILED_MARKER: u8 = 0;
 static EXIT_MARKER: u8 = 0;
 static EXEC_MARKER: u8 = 0;
 static WAIT_MARKER: u8 = 0;
@@ -50,6 +51,39 @@ pub fn exec_marker() -> LightUserData {
 /// Yielded by APIs that wait for an nginx event.
 pub fn wait_marker() -> LightUserData {
     marker(&WAIT_MARKER)
+}
+
+/// Returned by lualib/entry.lua when the handler raised an error.
+fn failed_marker() -> LightUserData {
+    marker(&FAILED_MARKER)
+}
+
+/// The entry coroutine's body (lualib/entry.lua), built once per VM.
+fn entry_trampoline(lua: &Lua) -> mlua::Result<Function> {
+    const KEY: &str = "ngx_lua_rs.entry";
+    if let Ok(f) = lua.named_registry_value::<Function>(KEY) {
+        return Ok(f);
+    }
+    let chunk = lua.load(include_str!("../../lualib/entry.lua")).set_name("=ngx_lua_rs.entry").into_function()?;
+    let f: Function = chunk.call(failed_marker())?;
+    lua.set_named_registry_value(KEY, &f)?;
+    Ok(f)
+}
+
+/// Logs an aborted entry coroutine in lua-nginx-module's layout; `report`
+/// is "message\nstack traceback:\n<frames>" from debug.traceback.
+fn log_aborted(r: Req, report: &str) {
+    let (msg, frames) = report.split_once("\nstack traceback:\n").unwrap_or((report, ""));
+    // Our own frames (the xpcall in entry.lua and the shims) are not the user's.
+    let frames: Vec<&str> = frames
+        .lines()
+        .filter(|l| !l.contains("ngx_lua_rs.") && !l.contains("in function 'xpcall'"))
+        .collect();
+    log::error(
+        nginx_sys::NGX_LOG_ERR as usize,
+        r.log(),
+        &format!("lua entry thread aborted: runtime error: {msg}\nstack traceback:\ncoroutine 0:\n{}", frames.join("\n")),
+    );
 }
 
 /// Pops the frame even if the resume unwinds.
@@ -80,7 +114,7 @@ pub fn run_with(lua: &Lua, r: Req, phase: Phase, f: Function, args: MultiValue) 
     let Some(ctx) = RequestCtx::get_or_create(r) else {
         return Outcome::Failed;
     };
-    let thread = match lua.create_thread(f) {
+    let thread = match entry_trampoline(lua).and_then(|t| lua.create_thread(t)) {
         Ok(t) => t,
         Err(e) => {
             log::error(nginx_sys::NGX_LOG_ERR as usize, r.log(), &format!("lua: failed to create thread: {e}"));
@@ -90,7 +124,10 @@ pub fn run_with(lua: &Lua, r: Req, phase: Phase, f: Function, args: MultiValue) 
     *ctx.entry.borrow_mut() = Some(thread);
     ctx.entry_phase.set(Some(phase));
     ctx.exit_code.set(None);
-    step(lua, r, phase, ctx, args)
+    let mut all = MultiValue::new();
+    all.push_back(Value::Function(f));
+    all.extend(args);
+    step(lua, r, phase, ctx, all)
 }
 
 /// Resumes the request's waiting entry coroutine with `args`.
@@ -128,7 +165,13 @@ fn step(lua: &Lua, r: Req, phase: Phase, ctx: &RequestCtx, args: MultiValue) -> 
                 Outcome::Failed
             }
         },
-        Ok(_) => Outcome::Finished,
+        Ok(values) => match (values.front(), values.get(1)) {
+            (Some(Value::LightUserData(m)), Some(Value::String(report))) if *m == failed_marker() => {
+                log_aborted(r, &report.to_string_lossy());
+                Outcome::Failed
+            }
+            _ => Outcome::Finished,
+        },
         Err(e) => {
             let msg = crate::vm::lua_message(e);
             // mlua appends the coroutine's traceback to the message; lay it
