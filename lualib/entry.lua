@@ -11,7 +11,7 @@ local function on_error(e)
     if t ~= "string" and t ~= "number" then
         e = "unknown reason"
     end
-    return traceback(e, 2)
+    return traceback(e, 1)
 end
 
 local function finish(ok, ...)

@@ -400,100 +400,96 @@ impl TcpSock {
 
 impl IoHandler for TcpSock {
     fn on_io(self: Rc<Self>, ev: IoEvent) {
-        let done = {
-            let Ok(mut st) = self.st.try_borrow_mut() else {
-                return;
-            };
-            let st = &mut *st;
-            if st.conn_waiter.is_some() {
-                let ret = if ev.timedout {
-                    st.log(&format!(
-                        "lua tcp socket connect timed out, when connecting to {}",
-                        st.addr_text
-                    ));
-                    let _closed = st.close();
-                    fail("timeout")
-                } else {
-                    match st.conn.as_ref().map(|c| c.test_connect()) {
-                        Some(Ok(())) => {
-                            if let Some(c) = st.conn.as_ref() {
-                                c.stop_write();
-                            }
-                            Ret::Int(1)
-                        }
-                        Some(Err(e)) => {
-                            let _closed = st.close();
-                            fail(strerror(e))
-                        }
-                        None => fail("closed"),
-                    }
-                };
-                st.conn_waiter.take().map(|w| (w, ret))
-            } else if ev.write {
-                if st.write_waiter.is_none() {
-                    None
-                } else if ev.timedout {
-                    st.log("lua tcp socket write timed out");
-                    let w = st.write_waiter.take();
-                    let _closed = st.close();
-                    w.map(|w| (w, fail("timeout")))
-                } else {
-                    match st.step_send() {
-                        None => {
-                            let t = st.send_timeout();
-                            let lowat = st.conf.send_lowat;
-                            match st.conn.as_ref().map(|c| c.wait_write(t, lowat)) {
-                                Some(true) => None,
-                                _ => {
-                                    let w = st.write_waiter.take();
-                                    let _closed = st.close();
-                                    w.map(|w| (w, fail("failed to handle write event")))
-                                }
-                            }
-                        }
-                        Some(ret) => {
-                            if let Some(c) = st.conn.as_ref() {
-                                c.stop_write();
-                            }
-                            st.write_waiter.take().map(|w| (w, ret))
-                        }
-                    }
-                }
-            } else if st.read_waiter.is_none() {
-                None
-            } else if ev.timedout {
-                st.log("lua tcp socket read timed out");
-                let mut partial = std::mem::take(&mut st.acc);
-                if let Some(ReadOp::Until(u, _)) = st.read_op.take() {
-                    u.borrow_mut().m.flush(&mut partial);
-                }
-                st.read_waiter
-                    .take()
-                    .map(|w| (w, Ret::Fail("timeout".into(), Some(partial))))
-            } else {
-                match st.step_read() {
-                    None => {
-                        let t = st.read_timeout();
-                        match st.conn.as_ref().map(|c| c.wait_read(t)) {
-                            Some(true) => None,
-                            _ => {
-                                let w = st.read_waiter.take();
-                                let _closed = st.close();
-                                w.map(|w| (w, fail("failed to handle read event")))
-                            }
-                        }
-                    }
-                    Some(ret) => {
-                        if let Some(c) = st.conn.as_ref() {
-                            c.stop_read();
-                        }
-                        st.read_waiter.take().map(|w| (w, ret))
-                    }
-                }
-            }
+        let done = match self.st.try_borrow_mut() {
+            Ok(mut st) => st.on_event(ev),
+            Err(_) => None,
         };
         if let Some((w, ret)) = done {
             deliver(w, ret);
+        }
+    }
+}
+
+impl State {
+    /// Advances the operation an event belongs to; Some when it is done.
+    fn on_event(&mut self, ev: IoEvent) -> Option<(Waiter, Ret)> {
+        if let Some(w) = self.conn_waiter.take() {
+            let ret = if ev.timedout {
+                self.log(&format!(
+                    "lua tcp socket connect timed out, when connecting to {}",
+                    self.addr_text
+                ));
+                drop(self.close());
+                fail("timeout")
+            } else {
+                match self.conn.as_ref().map(|c| c.test_connect()) {
+                    Some(Ok(())) => {
+                        if let Some(c) = self.conn.as_ref() {
+                            c.stop_write();
+                        }
+                        Ret::Int(1)
+                    }
+                    Some(Err(e)) => {
+                        drop(self.close());
+                        fail(strerror(e))
+                    }
+                    None => fail("closed"),
+                }
+            };
+            return Some((w, ret));
+        }
+        if ev.write {
+            let w = self.write_waiter.take()?;
+            if ev.timedout {
+                self.log("lua tcp socket write timed out");
+                drop(self.close());
+                return Some((w, fail("timeout")));
+            }
+            return match self.step_send() {
+                None => {
+                    let (t, lowat) = (self.send_timeout(), self.conf.send_lowat);
+                    if self.conn.as_ref().map(|c| c.wait_write(t, lowat)) == Some(true) {
+                        self.write_waiter = Some(w);
+                        None
+                    } else {
+                        drop(self.close());
+                        Some((w, fail("failed to handle write event")))
+                    }
+                }
+                Some(ret) => {
+                    if let Some(c) = self.conn.as_ref() {
+                        c.stop_write();
+                    }
+                    Some((w, ret))
+                }
+            };
+        }
+        let w = self.read_waiter.take()?;
+        if ev.timedout {
+            self.log("lua tcp socket read timed out");
+            let mut partial = std::mem::take(&mut self.acc);
+            if let Some(ReadOp::Until(u, _)) = self.read_op.take() {
+                u.borrow_mut().m.flush(&mut partial);
+            }
+            return Some((w, Ret::Fail("timeout".into(), Some(partial))));
+        }
+        match self.step_read() {
+            None => {
+                let t = self.read_timeout();
+                if self.conn.as_ref().map(|c| c.wait_read(t)) == Some(true) {
+                    self.read_waiter = Some(w);
+                    None
+                } else {
+                    drop(self.close());
+                    Some((w, fail("failed to handle read event")))
+                }
+            }
+            Some(ret) => {
+                if let Some(c) = self.conn.as_ref() {
+                    c.stop_read();
+                }
+                Some((w, ret))
+            }
         }
     }
 }

@@ -106,21 +106,25 @@ pub fn start(
 unsafe extern "C" fn on_resolved(ctx: *mut ngx_resolver_ctx_t) {
     // SAFETY: nginx calls this with the ctx we started; its data is our
     // boxed hook, alive until the query is done or cancelled.
-    let hook = unsafe { &*((*ctx).data as *const Hook) };
-    // SAFETY: the resolver's log outlives its queries.
-    let log = crate::ffi::cycle_log();
-    crate::ffi::guard(log, (), || {
-        // SAFETY: ctx is live until ngx_resolve_name_done below.
-        let res = unsafe { result(ctx, hook) };
-        // SAFETY: done with the ctx (nginx allows this in the handler).
-        unsafe { ngx_resolve_name_done(ctx) };
-        hook.ctx.set(std::ptr::null_mut());
-        if hook.armed.get() {
-            if let Some(t) = hook.target.upgrade() {
-                t.on_resolved(res);
+    let hook_ptr = unsafe { (*ctx).data as *const Hook };
+    crate::ffi::guard(crate::ffi::cycle_log(), (), || {
+        let (target, res) = {
+            // SAFETY: see above; the hook is not touched after the target is
+            // called (which may free it).
+            let hook = unsafe { &*hook_ptr };
+            // SAFETY: ctx is live until ngx_resolve_name_done below.
+            let res = unsafe { result(ctx, hook) };
+            // SAFETY: done with the ctx (nginx allows this in the handler).
+            unsafe { ngx_resolve_name_done(ctx) };
+            hook.ctx.set(std::ptr::null_mut());
+            if !hook.armed.get() {
+                *hook.early.borrow_mut() = Some(res);
+                return;
             }
-        } else {
-            *hook.early.borrow_mut() = Some(res);
+            (hook.target.upgrade(), res)
+        };
+        if let Some(t) = target {
+            t.on_resolved(res);
         }
     })
 }
