@@ -364,3 +364,69 @@ POST /t
 [nil]
 --- no_error_log
 [error]
+
+
+
+=== TEST 20: set_body_data replaces the body seen by later readers
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.req.read_body()
+            ngx.req.set_body_data("replaced")
+            ngx.say(ngx.req.get_body_data(), " ", ngx.var.http_content_length)
+        }
+    }
+--- request
+POST /t
+original body
+--- response_body
+replaced 8
+--- no_error_log
+[error]
+
+
+
+=== TEST 21: set_body_data reaches a proxied upstream
+--- http_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        location / {
+            content_by_lua_block {
+                ngx.req.read_body()
+                ngx.say("upstream got: ", ngx.req.get_body_data())
+            }
+        }
+    }
+--- config
+    location /t {
+        rewrite_by_lua_block {
+            ngx.req.read_body()
+            ngx.req.set_body_data("new body")
+        }
+        proxy_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_1/;
+    }
+--- request
+POST /t
+old
+--- response_body
+upstream got: new body
+--- no_error_log
+[error]
+
+
+
+=== TEST 22: set_body_data before the body is read
+--- config
+    location /t {
+        content_by_lua_block {
+            local ok, err = pcall(ngx.req.set_body_data, "x")
+            ngx.say(err)
+        }
+    }
+--- request
+POST /t
+abc
+--- response_body_like
+request body not read yet
+--- no_error_log
+[error]

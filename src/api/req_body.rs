@@ -15,6 +15,7 @@ const SPECIAL: ngx_int_t = nginx_sys::NGX_HTTP_SPECIAL_RESPONSE as ngx_int_t;
 
 const BODY_DATA_CTX: Ctx = Ctx::of(&[Phase::Rewrite, Phase::Access, Phase::Content, Phase::Log]);
 const BODY_FILE_CTX: Ctx = Ctx::of(&[Phase::Rewrite, Phase::Access, Phase::Content]);
+const SET_BODY_CTX: Ctx = Ctx::of(&[Phase::Rewrite, Phase::Access, Phase::Content, Phase::Balancer]);
 
 /// 0: body available, 1: wait, 2: exit with ctx.exit_code.
 fn read_body_start(lua: &Lua, _: ()) -> ApiResult<i64> {
@@ -109,6 +110,20 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
             }
         }
         Ok(Value::String(lua.create_string(&data)?))
+    })?;
+    set(lua, &req, "set_body_data", |lua, data: Value| {
+        let f = frame(lua, SET_BODY_CTX)?;
+        let bytes = match &data {
+            Value::String(s) => s.as_bytes().to_vec(),
+            Value::Integer(_) | Value::Number(_) => data.to_string()?.into_bytes(),
+            other => {
+                return raise(format!("bad argument #1 to 'set_body_data' (string expected, got {})", other.type_name()))
+            }
+        };
+        if !f.req.is_main() {
+            return raise("set_body_data is not allowed in subrequests");
+        }
+        body::set_data(f.req, &bytes).or_else(|e| raise(e))
     })?;
     set(lua, &req, "get_body_file", |lua, ()| {
         let f = frame(lua, BODY_FILE_CTX)?;

@@ -525,8 +525,13 @@ impl ResolveHandler for TcpSock {
 
 // ---- argument helpers ------------------------------------------------------
 
+/// Lua's own type names (luaL_typename): integers are "number".
 fn type_name(v: &Value) -> &'static str {
-    v.type_name()
+    match v {
+        Value::Integer(_) | Value::Number(_) => "number",
+        Value::LightUserData(_) | Value::UserData(_) => "userdata",
+        other => other.type_name(),
+    }
 }
 
 /// The socket behind `self` (slot 1 of the object table).

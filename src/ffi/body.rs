@@ -56,3 +56,48 @@ pub fn discard(r: Req) -> isize {
     // SAFETY: the request is alive.
     unsafe { nginx_sys::ngx_http_discard_request_body(r.raw()) }
 }
+
+/// Replaces the read request body with `data` in memory (dropping any temp
+/// file) and keeps Content-Length in step, as ngx.req.set_body_data does.
+pub fn set_data(r: Req, data: &[u8]) -> Result<(), &'static str> {
+    // SAFETY: the request is alive; the new buffer, chain link and body
+    // struct come from its pool and the bytes are copied into it.
+    unsafe {
+        let raw = r.get();
+        let rb = raw.request_body;
+        if rb.is_null() {
+            return Err("request body not read yet");
+        }
+        if !(*rb).temp_file.is_null() {
+            // The temp file is closed and removed by its pool cleanup; only
+            // forget it here.
+            (*rb).temp_file = std::ptr::null_mut();
+        }
+        let pool = r.pool();
+        let b = if data.is_empty() {
+            nginx_sys::ngx_pcalloc(pool, std::mem::size_of::<nginx_sys::ngx_buf_t>()) as *mut nginx_sys::ngx_buf_t
+        } else {
+            nginx_sys::ngx_create_temp_buf(pool, data.len())
+        };
+        if b.is_null() {
+            return Err("no memory");
+        }
+        if !data.is_empty() {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), (*b).last, data.len());
+            (*b).last = (*b).last.add(data.len());
+        }
+        (*b).set_temporary(1);
+        (*b).set_last_buf(1);
+        let cl = nginx_sys::ngx_alloc_chain_link(pool);
+        if cl.is_null() {
+            return Err("no memory");
+        }
+        (*cl).buf = b;
+        (*cl).next = std::ptr::null_mut();
+        (*rb).bufs = cl;
+        (*rb).buf = b;
+        raw.headers_in.content_length_n = data.len() as i64;
+    }
+    let len = data.len().to_string();
+    super::req::set_header(r, b"Content-Length", len.as_bytes(), true).map_err(|_| "no memory")
+}
