@@ -3,6 +3,8 @@ use Test::Nginx::Socket::Lua;
 
 repeat_each(2);
 
+plan tests => repeat_each() * (blocks() * 3 + 6);
+
 no_long_string();
 run_tests();
 
@@ -356,6 +358,8 @@ HTTP/1.1 200 OK
 foo over unix
 
 nilno such file or directory
+--- error_log
+(2: No such file or directory)
 
 
 
@@ -740,3 +744,89 @@ GET /t
 ok
 --- no_error_log
 [error]
+
+
+
+=== TEST 23: lua_socket_buffer_size 1 still reads lines, sizes and patterns
+--- config
+    location /t {
+        lua_socket_buffer_size 1;
+        content_by_lua_block {
+            local sock = ngx.socket.tcp()
+            assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_2))
+            assert(sock:send({ 1, " ", { 2.5 } }))
+            ngx.say(pcall(sock.send, sock, { true }))
+            ngx.say(sock:receive())
+            ngx.say(sock:receive(4))
+            ngx.say(sock:receiveuntil("--")())
+            ngx.say(sock:receive("*a"))
+        }
+    }
+--- tcp_listen: $TEST_NGINX_RAND_PORT_2
+--- tcp_query: 1 2.5
+--- tcp_reply eval
+"first line\r\nabcdxyz--rest"
+--- request
+GET /t
+--- response_body
+falsebad argument #2 to 'send' (bad data type boolean found)
+first line
+abcd
+xyz
+rest
+--- no_error_log
+[error]
+
+
+
+=== TEST 24: send scalars; settimeouts
+--- config
+    location /t {
+        content_by_lua_block {
+            local sock = ngx.socket.tcp()
+            sock:settimeouts(1000, 1000, 50)
+            assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_2))
+            ngx.say(sock:send(true), " ", sock:send(nil), " ", sock:send(12), " ", sock:send(""))
+            ngx.say(sock:receive(100))
+            ngx.say(pcall(sock.settimeouts, sock, 1, 2))
+            ngx.say(pcall(sock.settimeout, sock, "x"))
+        }
+    }
+--- tcp_listen: $TEST_NGINX_RAND_PORT_2
+--- tcp_query: truenil12
+--- tcp_reply: ok
+--- tcp_no_close
+--- request
+GET /t
+--- response_body
+4 3 2 0
+niltimeoutok
+falsengx.socket settimeouts: expecting 4 arguments (including the object) but seen 3
+falsebad argument #2 to 'settimeout' (number expected, got string)
+--- error_log
+lua tcp socket read timed out
+
+
+
+=== TEST 25: send timeout when the peer stops reading
+--- config
+    location /t {
+        lua_socket_send_timeout 100ms;
+        content_by_lua_block {
+            local sock = ngx.socket.tcp()
+            assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_2))
+            local bytes, err = sock:send(string.rep("x", 16 * 1024 * 1024))
+            ngx.say(bytes, " ", err)
+            ngx.say(sock:send("y"))
+        }
+    }
+--- tcp_listen: $TEST_NGINX_RAND_PORT_2
+--- tcp_reply: x
+--- tcp_no_close
+--- request
+GET /t
+--- response_body
+nil timeout
+nilclosed
+--- error_log
+lua tcp socket write timed out

@@ -24,6 +24,7 @@ pub mod req;
 pub mod req_body;
 pub mod sleep;
 pub mod socket_tcp;
+pub mod thread;
 pub mod time;
 pub mod timer;
 pub mod var;
@@ -158,6 +159,7 @@ pub(crate) fn inject_all(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
     sleep::inject(lua, ngx)?;
     socket_tcp::inject(lua, ngx)?;
     timer::inject(lua, ngx)?;
+    thread::inject(lua, ngx)?;
     worker::inject(lua, ngx)?;
     Ok(())
 }

@@ -35,6 +35,7 @@ fn read_body_start(lua: &Lua, _: ()) -> ApiResult<i64> {
     r.main_count_dec();
     if rc == NGX_AGAIN {
         ctx.waiting_body.set(true);
+        ctx.body_waiter.set(ctx.cur_co.get());
         return Ok(1);
     }
     Ok(0)
@@ -46,7 +47,7 @@ unsafe extern "C" fn body_ready(r: *mut ngx_http_request_t) {
     crate::ffi::guard(req.log(), (), || {
         let Some(ctx) = RequestCtx::get(req) else { return };
         if ctx.waiting_body.replace(false) {
-            crate::phase::wake(req, MultiValue::new());
+            crate::phase::wake(req, ctx.body_waiter.get(), MultiValue::new());
         }
     })
 }

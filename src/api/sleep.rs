@@ -7,8 +7,8 @@ use nginx_sys::ngx_event_t;
 use super::context::{frame, YIELDABLE};
 use super::{raise, raw_function, ApiResult};
 use crate::ffi::log;
-use crate::ffi::request::Req;
-use crate::sched::{self, event::Timer, RequestCtx};
+use crate::sched::ctx::SleepTimer;
+use crate::sched::{self, event::Timer, RequestCtx, Waiter};
 
 fn sleep_start(lua: &Lua, seconds: Value) -> ApiResult<()> {
     let secs = match seconds {
@@ -25,23 +25,38 @@ fn sleep_start(lua: &Lua, seconds: Value) -> ApiResult<()> {
         return raise(format!("invalid sleep duration \"{}\"", secs as i64));
     }
     let Some(ctx) = RequestCtx::get_or_create(f.req) else { return raise("no request ctx found") };
+    let Some(waiter) = Waiter::current(lua) else { return raise("no co ctx found") };
     let ms = (secs * 1000.0).round() as u64;
     if log::enabled(nginx_sys::NGX_LOG_DEBUG as usize, f.req.log()) {
         log::error(nginx_sys::NGX_LOG_DEBUG as usize, f.req.log(), &format!("lua ready to sleep for {ms} ms"));
     }
-    ctx.sleep.borrow_mut().arm(ms, sleep_expired, f.req.raw() as *mut _, f.req.log());
+    let mut cos = ctx.cos.borrow_mut();
+    let Some(slot) = cos.get_mut(waiter.co) else { return raise("no co ctx found") };
+    // The boxed SleepTimer is the event's data, and lives in the coroutine's
+    // slot: killing the thread or ending the request cancels the timer.
+    let mut st = Box::new(SleepTimer { timer: Timer::default(), waiter });
+    let data = &mut *st as *mut SleepTimer as *mut std::ffi::c_void;
+    st.timer.arm(ms, sleep_expired, data, f.req.log());
+    slot.sleep = Some(st);
     Ok(())
 }
 
 unsafe extern "C" fn sleep_expired(ev: *mut ngx_event_t) {
-    // SAFETY: armed by sleep_start with the request as data; the timer is
-    // removed when the request's ctx is dropped, so the request is alive.
-    let Some(r) = (unsafe { Req::from_raw(Timer::data(ev) as *mut _) }) else { return };
+    // SAFETY: armed by sleep_start with its boxed SleepTimer as data; the box
+    // lives in the coroutine's slot, which cancels the timer when dropped.
+    let waiter = unsafe { (*(Timer::data(ev) as *const SleepTimer)).waiter };
+    let r = waiter.req;
     crate::ffi::guard(r.log(), (), || {
         if log::enabled(nginx_sys::NGX_LOG_DEBUG as usize, r.log()) {
             log::error(nginx_sys::NGX_LOG_DEBUG as usize, r.log(), "lua sleep timer expired");
         }
-        crate::phase::wake(r, MultiValue::new());
+        // Drop the fired timer before resuming (the coroutine may sleep again).
+        if let Some(ctx) = RequestCtx::get(r) {
+            if let Some(slot) = ctx.cos.borrow_mut().get_mut(waiter.co) {
+                slot.sleep = None;
+            }
+        }
+        waiter.wake(MultiValue::new());
     })
 }
 

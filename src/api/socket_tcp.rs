@@ -782,9 +782,9 @@ fn connect(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
             } else if host.is_empty() {
                 fail(format!("failed to parse host name \"{text}\": no host"))
             } else {
-                let (resolver, timeout) = resolve::location_resolver(f.req);
+                let resolver = resolve::Resolver::of(f.req);
                 let target: Weak<dyn ResolveHandler> = sock.me.clone();
-                match resolve::start(resolver, timeout, &host, port.unwrap_or(0), target) {
+                match resolve::start(&resolver, &host, port.unwrap_or(0), target) {
                     resolve::Start::NoResolver => {
                         fail(format!("no resolver defined to resolve \"{text}\""))
                     }
@@ -1205,7 +1205,7 @@ fn option_of(name: &[u8]) -> Option<(u32, u32)> {
     Some(match name {
         b"keepalive" => (SOL_SOCKET, SO_KEEPALIVE),
         b"reuseaddr" => (SOL_SOCKET, SO_REUSEADDR),
-        b"tcp-nodelay" => (IPPROTO_TCP as u32, TCP_NODELAY),
+        b"tcp-nodelay" => (IPPROTO_TCP, TCP_NODELAY),
         b"sndbuf" => (SOL_SOCKET, SO_SNDBUF),
         b"rcvbuf" => (SOL_SOCKET, SO_RCVBUF),
         _ => return None,

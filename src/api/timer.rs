@@ -169,8 +169,8 @@ fn run_timer(id: usize) {
 }
 
 /// Resumes a waiting timer coroutine; frees its fake request when it ends.
-pub fn wake(lua: &Lua, r: crate::ffi::request::Req, args: MultiValue) {
-    let outcome = sched::resume(lua, r, args);
+pub fn wake(lua: &Lua, r: crate::ffi::request::Req, co: usize, args: MultiValue) {
+    let outcome = sched::resume(lua, r, co, args);
     if outcome == Outcome::Yielded {
         return;
     }

@@ -224,7 +224,7 @@ impl Conn {
         match n {
             n if n > 0 => Io::Done(n as usize),
             0 => Io::Eof,
-            n if n == AGAIN as isize => Io::Again,
+            n if n == AGAIN => Io::Again,
             _ => Io::Error(errno()),
         }
     }
@@ -241,7 +241,7 @@ impl Conn {
         };
         match n {
             n if n >= 0 => Io::Done(n as usize),
-            n if n == AGAIN as isize => Io::Again,
+            n if n == AGAIN => Io::Again,
             _ => Io::Error(errno()),
         }
     }

@@ -49,12 +49,15 @@ pub enum Start {
 
 /// Starts resolving `name` with the location's resolver.
 pub fn start(
-    resolver: *mut ngx_resolver_t,
-    timeout: ngx_msec_t,
+    resolver: &Resolver,
     name: &[u8],
     port: u16,
     target: Weak<dyn ResolveHandler>,
 ) -> Start {
+    let Resolver {
+        ptr: resolver,
+        timeout,
+    } = *resolver;
     if resolver.is_null() {
         return Start::NoResolver;
     }
@@ -167,21 +170,35 @@ impl Drop for Resolving {
     }
 }
 
-/// The `resolver` and `resolver_timeout` of a request's location (null when
-/// the location has none).
-pub fn location_resolver(r: crate::ffi::request::Req) -> (*mut ngx_resolver_t, ngx_msec_t) {
-    // SAFETY: r is a live request (or fake request) whose loc_conf array
-    // holds the core module's location conf.
-    unsafe {
-        let clcf = *(*r.raw())
-            .loc_conf
-            .add(nginx_sys::ngx_http_core_module.ctx_index)
-            as *mut nginx_sys::ngx_http_core_loc_conf_t;
-        if clcf.is_null() {
-            return (std::ptr::null_mut(), 0);
+/// A location's `resolver` (null when it has none) and `resolver_timeout`.
+#[derive(Clone, Copy)]
+pub struct Resolver {
+    ptr: *mut ngx_resolver_t,
+    timeout: ngx_msec_t,
+}
+
+impl Resolver {
+    /// The resolver of a request's location.
+    pub fn of(r: crate::ffi::request::Req) -> Resolver {
+        // SAFETY: r is a live request (or fake request) whose loc_conf array
+        // holds the core module's location conf.
+        unsafe {
+            let clcf = *(*r.raw())
+                .loc_conf
+                .add(nginx_sys::ngx_http_core_module.ctx_index)
+                as *mut nginx_sys::ngx_http_core_loc_conf_t;
+            if clcf.is_null() {
+                return Resolver {
+                    ptr: std::ptr::null_mut(),
+                    timeout: 0,
+                };
+            }
+            let t = (*clcf).resolver_timeout;
+            let timeout = if t == ngx_msec_t::MAX { 30_000 } else { t };
+            Resolver {
+                ptr: (*clcf).resolver,
+                timeout,
+            }
         }
-        let t = (*clcf).resolver_timeout;
-        let t = if t == ngx_msec_t::MAX { 30_000 } else { t };
-        ((*clcf).resolver, t)
     }
 }

@@ -27,19 +27,19 @@ pub fn run(r: Req, phase: Phase) -> ngx_int_t {
     }
     // `rewrite ... last` earlier in the phase: the location is looked up
     // again, and the new location's handlers run instead.
-    if phase == Phase::Rewrite && r.uri_changed() && ctx.entry.borrow().is_none() {
+    if phase == Phase::Rewrite && r.uri_changed() && !ctx.active() {
         return DECLINED;
     }
     let Some(vm) = request_vm(r) else { return HTTP_500 };
 
-    let outcome = if ctx.entry_phase.get() == Some(phase) && ctx.entry.borrow().is_some() {
-        // Called again while our coroutine waits: resume only when its event
+    let outcome = if ctx.entry_phase.get() == Some(phase) && ctx.active() {
+        // Called again while our coroutines wait: resume only when an event
         // has fired (the waker sets `resume_ready`), else keep waiting.
         if !ctx.resume_ready.replace(false) {
             return DONE;
         }
         let args = ctx.resume_args.take();
-        sched::resume(&vm.lua, r, args)
+        sched::resume(&vm.lua, r, ctx.resume_co.get(), args)
     } else {
         if lcf.need_request_body() && !ctx.body_read.get() {
             match crate::api::req_body::read_for_phase(r, ctx) {

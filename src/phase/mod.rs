@@ -146,18 +146,18 @@ fn eof_rc(r: Req, ctx: &RequestCtx) -> ngx_int_t {
 /// Resumes a request's waiting coroutine after its event fired: directly in
 /// the content phase, through the phase engine in rewrite/access (lua-nginx-
 /// module's protocol), then runs posted subrequests.
-pub fn wake(r: Req, args: mlua::MultiValue) {
+pub fn wake(r: Req, co: usize, args: mlua::MultiValue) {
     let Some(ctx) = RequestCtx::get(r) else { return };
     match ctx.entry_phase.get() {
         Some(Phase::Timer) => {
             if let Some(vm) = request_vm(r) {
-                crate::api::timer::wake(&vm.lua, r, args);
+                crate::api::timer::wake(&vm.lua, r, co, args);
             }
             return;
         }
         Some(Phase::Content) => {
             let Some(vm) = request_vm(r) else { return };
-            let outcome = sched::resume(&vm.lua, r, args);
+            let outcome = sched::resume(&vm.lua, r, co, args);
             if outcome != Outcome::Yielded {
                 let rc = outcome_rc(r, Phase::Content, outcome);
                 r.finalize(rc);
@@ -165,6 +165,7 @@ pub fn wake(r: Req, args: mlua::MultiValue) {
         }
         Some(_) => {
             ctx.resume_ready.set(true);
+            ctx.resume_co.set(co);
             ctx.resume_args.set(args);
             r.run_phases();
         }

@@ -1,5 +1,6 @@
-//! Per-request Lua state (`RequestCtx`): the entry coroutine, `ngx.ctx`, and
-//! what the request's Lua code has asked for (exit, exec, eof).
+//! Per-request Lua state (`RequestCtx`): the request's coroutines (the entry
+//! coroutine and its light threads), `ngx.ctx`, and what the request's Lua
+//! code has asked for (exit, exec, eof).
 //!
 //! It lives in the request pool (dropped by the pool cleanup) and hangs off
 //! `r->ctx[module]`. Internal redirects zero that slot, which is what resets
@@ -8,19 +9,63 @@
 use std::cell::{Cell, RefCell};
 
 use mlua::{MultiValue, RegistryKey, Thread};
+
+use super::event::Timer;
 use ngx::core::Pool;
 
 use crate::api::context::Phase;
 use crate::ffi::request::Req;
 
+/// Where a scheduler-level coroutine stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CoState {
+    /// Created by ngx.thread.spawn, not started yet.
+    New,
+    /// Running, or ready to be resumed by the scheduler.
+    Running,
+    /// Waiting for an nginx event (timer, socket, body read...).
+    Waiting,
+    /// Blocked in ngx.thread.spawn until its new child first stops.
+    SpawnPending(usize),
+    /// Blocked in ngx.thread.wait on these children.
+    WaitThreads(Vec<usize>),
+    /// Finished, failed or killed; `reaped` once a wait returned it.
+    Dead { reaped: bool },
+}
+
+/// One scheduler-level coroutine: the entry coroutine (index 0) or a light
+/// thread. User coroutines (coroutine.create) are not here: they run inside
+/// these and pass waits up (lualib/coroutine.lua).
+pub struct CoSlot {
+    pub thread: Thread,
+    /// The coroutine that spawned it (0 for the entry itself).
+    pub parent: usize,
+    pub state: CoState,
+    /// The function and arguments a New light thread starts with.
+    pub start: Option<MultiValue>,
+    /// What a finished light thread returned: (ok, values or error message).
+    pub results: Option<(bool, MultiValue)>,
+    /// ngx.sleep's timer for this coroutine; dropped (cancelled) with it.
+    pub sleep: Option<Box<SleepTimer>>,
+}
+
+/// A sleeping coroutine's timer; its address is the event's data.
+pub struct SleepTimer {
+    pub timer: Timer,
+    pub waiter: super::Waiter,
+}
+
 #[derive(Default)]
 pub struct RequestCtx {
     /// `ngx.ctx`, created on first use.
     pub ctx_table: RefCell<Option<RegistryKey>>,
-    /// The coroutine of the handler currently running or waiting.
-    pub entry: RefCell<Option<Thread>>,
-    /// The phase `entry` belongs to.
+    /// The running handler's coroutines: [0] is the entry coroutine, the
+    /// rest its light threads. Empty when no handler runs.
+    pub cos: RefCell<Vec<CoSlot>>,
+    /// The phase the coroutines belong to.
     pub entry_phase: Cell<Option<Phase>>,
+    /// How the entry coroutine ended, kept while light threads still run.
+    pub entry_outcome: Cell<Option<super::Outcome>>,
     /// Set by ngx.exit / ngx.redirect.
     pub exit_code: Cell<Option<isize>>,
     /// Set by ngx.exec: (uri, args).
@@ -33,11 +78,15 @@ pub struct RequestCtx {
     pub access_done: Cell<bool>,
     /// The handler waits for the request body (lua_need_request_body or ngx.req.read_body).
     pub waiting_body: Cell<bool>,
+    /// The coroutine waiting in ngx.req.read_body.
+    pub body_waiter: Cell<usize>,
     /// lua_need_request_body has already read the body for this request.
     pub body_read: Cell<bool>,
     /// The event a rewrite/access coroutine waits for has fired; the phase
-    /// handler, called again by the phase engine, resumes it with `resume_args`.
+    /// handler, called again by the phase engine, resumes coroutine
+    /// `resume_co` with `resume_args`.
     pub resume_ready: Cell<bool>,
+    pub resume_co: Cell<usize>,
     pub resume_args: Cell<MultiValue>,
     /// Response headers were set through ngx.header (keeps Content-Length).
     pub headers_set: Cell<bool>,
@@ -47,8 +96,6 @@ pub struct RequestCtx {
     /// the request that hold nginx resources (cosockets) cancel their events
     /// and close their connections here.
     pub on_drop: RefCell<Vec<Box<dyn FnOnce()>>>,
-    /// ngx.sleep's timer (one waiting coroutine per request for now).
-    pub sleep: RefCell<super::event::Timer>,
 }
 
 impl Drop for RequestCtx {
@@ -60,6 +107,11 @@ impl Drop for RequestCtx {
 }
 
 impl RequestCtx {
+    /// Whether a handler's coroutines are running or waiting.
+    pub fn active(&self) -> bool {
+        !self.cos.borrow().is_empty()
+    }
+
     /// The request's ctx, if Lua ran for it already.
     pub fn get<'a>(r: Req) -> Option<&'a RequestCtx> {
         // SAFETY: the slot holds null or a RequestCtx we put there, which lives

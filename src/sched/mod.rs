@@ -14,7 +14,7 @@ use mlua::{Function, LightUserData, Lua, MultiValue, Value};
 use crate::api::context::{Current, Frame, Phase};
 use crate::ffi::log;
 use crate::ffi::request::Req;
-pub use ctx::RequestCtx;
+pub use ctx::{CoSlot, CoState, RequestCtx};
 
 /// How a run of the entry coroutine ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +35,8 @@ static FAILED_MARKER: u8 = 0;
 static EXIT_MARKER: u8 = 0;
 static EXEC_MARKER: u8 = 0;
 static WAIT_MARKER: u8 = 0;
+static SPAWN_MARKER: u8 = 0;
+static THREAD_WAIT_MARKER: u8 = 0;
 
 fn marker(m: &'static u8) -> LightUserData {
     LightUserData(m as *const u8 as *mut _)
@@ -52,14 +54,23 @@ pub fn exec_marker() -> LightUserData {
 pub fn wait_marker() -> LightUserData {
     marker(&WAIT_MARKER)
 }
+/// Yielded by ngx.thread.spawn, followed by the new thread's index.
+pub fn spawn_marker() -> LightUserData {
+    marker(&SPAWN_MARKER)
+}
+/// Yielded by ngx.thread.wait when no awaited thread has ended yet.
+pub fn thread_wait_marker() -> LightUserData {
+    marker(&THREAD_WAIT_MARKER)
+}
 
 /// Returned by lualib/entry.lua when the handler raised an error.
 fn failed_marker() -> LightUserData {
     marker(&FAILED_MARKER)
 }
 
-/// The entry coroutine's body (lualib/entry.lua), built once per VM.
-fn entry_trampoline(lua: &Lua) -> mlua::Result<Function> {
+/// The body of every scheduler-level coroutine (lualib/entry.lua), built
+/// once per VM.
+pub(crate) fn entry_trampoline(lua: &Lua) -> mlua::Result<Function> {
     const KEY: &str = "ngx_lua_rs.entry";
     if let Ok(f) = lua.named_registry_value::<Function>(KEY) {
         return Ok(f);
@@ -70,9 +81,9 @@ fn entry_trampoline(lua: &Lua) -> mlua::Result<Function> {
     Ok(f)
 }
 
-/// Logs an aborted entry coroutine in lua-nginx-module's layout; `report`
-/// is "message\nstack traceback:\n<frames>" from debug.traceback.
-fn log_aborted(r: Req, report: &str) {
+/// Logs an aborted entry or user coroutine in lua-nginx-module's layout;
+/// `report` is "message\nstack traceback:\n<frames>" from debug.traceback.
+fn log_aborted(r: Req, kind: &str, report: &str) {
     let (msg, frames) = report.split_once("\nstack traceback:\n").unwrap_or((report, ""));
     // Our own frames (the xpcall in entry.lua and the shims) are not the user's.
     let frames: Vec<&str> = frames
@@ -82,7 +93,7 @@ fn log_aborted(r: Req, report: &str) {
     log::error(
         nginx_sys::NGX_LOG_ERR as usize,
         r.log(),
-        &format!("lua entry thread aborted: runtime error: {msg}\nstack traceback:\ncoroutine 0:\n{}", frames.join("\n")),
+        &format!("lua {kind} thread aborted: runtime error: {msg}\nstack traceback:\ncoroutine 0:\n{}", frames.join("\n")),
     );
 }
 
@@ -121,87 +132,223 @@ pub fn run_with(lua: &Lua, r: Req, phase: Phase, f: Function, args: MultiValue) 
             return Outcome::Failed;
         }
     };
-    *ctx.entry.borrow_mut() = Some(thread);
+    {
+        let mut cos = ctx.cos.borrow_mut();
+        cos.clear();
+        cos.push(CoSlot { thread, parent: 0, state: CoState::Running, start: None, results: None, sleep: None });
+    }
     ctx.entry_phase.set(Some(phase));
+    ctx.entry_outcome.set(None);
     ctx.exit_code.set(None);
     let mut all = MultiValue::new();
     all.push_back(Value::Function(f));
     all.extend(args);
-    step(lua, r, phase, ctx, all)
+    drive(lua, r, phase, ctx, 0, all)
 }
 
-/// Resumes the request's waiting entry coroutine with `args`.
-pub fn resume(lua: &Lua, r: Req, args: MultiValue) -> Outcome {
+/// Resumes coroutine `co` of the request, which waited for an event, with
+/// `args` (what its shim's yield returns). A coroutine that is no longer
+/// waiting (killed, or the request moved on) is left alone.
+pub fn resume(lua: &Lua, r: Req, co: usize, args: MultiValue) -> Outcome {
     let Some(ctx) = RequestCtx::get(r) else {
         return Outcome::Failed;
     };
     let Some(phase) = ctx.entry_phase.get() else {
         return Outcome::Failed;
     };
-    step(lua, r, phase, ctx, args)
+    let waiting = ctx.cos.borrow().get(co).is_some_and(|c| c.state == CoState::Waiting);
+    if !waiting {
+        return Outcome::Yielded;
+    }
+    drive(lua, r, phase, ctx, co, args)
 }
 
-fn step(lua: &Lua, r: Req, phase: Phase, ctx: &RequestCtx, args: MultiValue) -> Outcome {
-    let Some(thread) = ctx.entry.borrow().clone() else {
-        return Outcome::Failed;
-    };
-    let res = {
-        let _frame = push_frame(lua, Frame { req: r, phase });
-        thread.resume::<MultiValue>(args)
-    };
-    let outcome = match res {
-        Ok(values) if thread.status() == ThreadStatus::Resumable => match values.front() {
-            Some(Value::LightUserData(m)) if *m == exit_marker() => {
-                Outcome::Exited(ctx.exit_code.get().unwrap_or(0))
+/// What a resumed coroutine did when it stopped.
+enum Stop {
+    Wait,
+    Spawn(usize),
+    WaitThreads,
+    Exit,
+    Exec,
+    Finished(MultiValue),
+    Failed(String),
+}
+
+fn classify(res: mlua::Result<MultiValue>, thread: &mlua::Thread) -> Stop {
+    match res {
+        Ok(values) if thread.status() == ThreadStatus::Resumable => match (values.front(), values.get(1)) {
+            (Some(Value::LightUserData(m)), _) if *m == wait_marker() => Stop::Wait,
+            (Some(Value::LightUserData(m)), _) if *m == exit_marker() => Stop::Exit,
+            (Some(Value::LightUserData(m)), _) if *m == exec_marker() => Stop::Exec,
+            (Some(Value::LightUserData(m)), _) if *m == thread_wait_marker() => Stop::WaitThreads,
+            (Some(Value::LightUserData(m)), Some(Value::Integer(i))) if *m == spawn_marker() => {
+                Stop::Spawn(*i as usize)
             }
-            Some(Value::LightUserData(m)) if *m == exec_marker() => Outcome::Exec,
-            Some(Value::LightUserData(m)) if *m == wait_marker() => return Outcome::Yielded,
-            _ => {
-                log::error(
-                    nginx_sys::NGX_LOG_ERR as usize,
-                    r.log(),
-                    "lua entry thread aborted: runtime error: attempt to yield across C-call boundary",
-                );
-                Outcome::Failed
-            }
+            _ => Stop::Failed("attempt to yield across C-call boundary".into()),
         },
         Ok(values) => match (values.front(), values.get(1)) {
             (Some(Value::LightUserData(m)), Some(Value::String(report))) if *m == failed_marker() => {
-                log_aborted(r, &report.to_string_lossy());
-                Outcome::Failed
+                Stop::Failed(report.to_string_lossy())
             }
-            _ => Outcome::Finished,
+            _ => Stop::Finished(values),
         },
-        Err(e) => {
-            let msg = crate::vm::lua_message(e);
-            // mlua appends the coroutine's traceback to the message; lay it
-            // out as lua-nginx-module does ("coroutine 0:" before the frames).
-            let (msg, frames) = match msg.split_once("\nstack traceback:\n") {
-                Some((m, f)) => (m.to_string(), f.to_string()),
-                None => (msg.clone(), traceback(lua, &thread)),
-            };
-            log::error(
-                nginx_sys::NGX_LOG_ERR as usize,
-                r.log(),
-                &format!("lua entry thread aborted: runtime error: {msg}\nstack traceback:\ncoroutine 0:\n{frames}"),
-            );
-            Outcome::Failed
-        }
-    };
-    *ctx.entry.borrow_mut() = None;
-    outcome
+        Err(e) => Stop::Failed(crate::vm::lua_message(e)),
+    }
 }
 
-/// The frames of a dead coroutine's stack (tab-indented lines).
-fn traceback(lua: &Lua, thread: &mlua::Thread) -> String {
-    let tb: mlua::Result<String> = lua
-        .globals()
-        .get::<mlua::Table>("debug")
-        .and_then(|d| d.get::<Function>("traceback"))
-        .and_then(|f| f.call((thread.clone(), "", 0)));
-    match tb {
-        Ok(s) => s.trim_start_matches('\n').trim_start_matches("stack traceback:\n").to_string(),
-        Err(_) => "\t(unavailable)".into(),
+/// The scheduler loop: resumes `co` and keeps going for as long as some
+/// coroutine of the request can run (a spawned thread's parent, a waiting
+/// parent whose child ended); returns when all of them wait for events or
+/// the handler is over.
+fn drive(lua: &Lua, r: Req, phase: Phase, ctx: &RequestCtx, mut co: usize, mut args: MultiValue) -> Outcome {
+    loop {
+        let Some(thread) = ctx.cos.borrow().get(co).map(|c| c.thread.clone()) else {
+            return Outcome::Failed;
+        };
+        if let Some(c) = ctx.cos.borrow_mut().get_mut(co) {
+            c.state = CoState::Running;
+        }
+        ctx.cur_co.set(co);
+        let res = {
+            let _frame = push_frame(lua, Frame { req: r, phase });
+            thread.resume::<MultiValue>(args)
+        };
+        let stop = classify(res, &thread);
+        let next = match stop {
+            Stop::Wait => {
+                set_state(ctx, co, CoState::Waiting);
+                // A new thread that waits lets ngx.thread.spawn return.
+                spawn_return(ctx, co)
+            }
+            Stop::WaitThreads => None,
+            Stop::Spawn(child) => {
+                set_state(ctx, co, CoState::SpawnPending(child));
+                let start = ctx.cos.borrow_mut().get_mut(child).and_then(|c| c.start.take());
+                Some((child, start.unwrap_or_default()))
+            }
+            Stop::Exit | Stop::Exec => {
+                let outcome = match stop {
+                    Stop::Exec => Outcome::Exec,
+                    _ => Outcome::Exited(ctx.exit_code.get().unwrap_or(0)),
+                };
+                finish_all(ctx);
+                return outcome;
+            }
+            Stop::Finished(values) => {
+                if co == 0 {
+                    entry_ended(ctx, Outcome::Finished)
+                } else {
+                    thread_ended(ctx, co, true, values)
+                }
+            }
+            Stop::Failed(report) => {
+                if co == 0 {
+                    log_aborted(r, "entry", &report);
+                    finish_all(ctx);
+                    return Outcome::Failed;
+                }
+                log_aborted(r, "user", &report);
+                let msg = report.split_once("\nstack traceback:").map(|(m, _)| m).unwrap_or(&report).to_string();
+                let mut err = MultiValue::new();
+                if let Ok(s) = lua.create_string(msg) {
+                    err.push_back(Value::String(s));
+                }
+                thread_ended(ctx, co, false, err)
+            }
+        };
+        match next {
+            Some((c, a)) => {
+                co = c;
+                args = a;
+            }
+            None => {
+                return match ctx.entry_outcome.get() {
+                    Some(outcome) if !threads_alive(ctx) => {
+                        finish_all(ctx);
+                        outcome
+                    }
+                    _ => Outcome::Yielded,
+                };
+            }
+        }
+    }
+}
+
+fn set_state(ctx: &RequestCtx, co: usize, state: CoState) {
+    if let Some(c) = ctx.cos.borrow_mut().get_mut(co) {
+        c.state = state;
+    }
+}
+
+/// If `co` is a light thread whose parent waits in ngx.thread.spawn, the
+/// parent continues with the thread object as spawn's result.
+fn spawn_return(ctx: &RequestCtx, co: usize) -> Option<(usize, MultiValue)> {
+    let cos = ctx.cos.borrow();
+    let parent = cos.get(co)?.parent;
+    if co == 0 || cos.get(parent)?.state != CoState::SpawnPending(co) {
+        return None;
+    }
+    let mut ret = MultiValue::new();
+    ret.push_back(Value::Thread(cos[co].thread.clone()));
+    Some((parent, ret))
+}
+
+/// The entry coroutine returned: the handler is done once its light
+/// threads are (lua-nginx-module waits for them).
+fn entry_ended(ctx: &RequestCtx, outcome: Outcome) -> Option<(usize, MultiValue)> {
+    set_state(ctx, 0, CoState::Dead { reaped: true });
+    ctx.entry_outcome.set(Some(outcome));
+    None
+}
+
+/// A light thread ended: its parent continues if it was waiting for it
+/// (spawn or ngx.thread.wait); otherwise the results wait for a later wait.
+fn thread_ended(ctx: &RequestCtx, co: usize, ok: bool, values: MultiValue) -> Option<(usize, MultiValue)> {
+    let mut cos = ctx.cos.borrow_mut();
+    let parent = cos.get(co)?.parent;
+    let parent_state = cos.get(parent)?.state.clone();
+    let slot = cos.get_mut(co)?;
+    slot.sleep = None;
+    match parent_state {
+        CoState::SpawnPending(child) if child == co => {
+            slot.state = CoState::Dead { reaped: false };
+            slot.results = Some((ok, values));
+            let mut ret = MultiValue::new();
+            ret.push_back(Value::Thread(slot.thread.clone()));
+            Some((parent, ret))
+        }
+        CoState::WaitThreads(list) if list.contains(&co) => {
+            slot.state = CoState::Dead { reaped: true };
+            let mut ret = MultiValue::new();
+            ret.push_back(Value::Boolean(ok));
+            ret.extend(values);
+            Some((parent, ret))
+        }
+        _ => {
+            slot.state = CoState::Dead { reaped: false };
+            slot.results = Some((ok, values));
+            None
+        }
+    }
+}
+
+fn threads_alive(ctx: &RequestCtx) -> bool {
+    ctx.cos.borrow().iter().skip(1).any(|c| !matches!(c.state, CoState::Dead { .. }))
+}
+
+/// The handler is over (exit, exec, error, or all threads done): forget
+/// every coroutine, cancelling their timers.
+fn finish_all(ctx: &RequestCtx) {
+    let cos = std::mem::take(&mut *ctx.cos.borrow_mut());
+    drop(cos);
+}
+
+/// Marks light thread `co` (and its sleep timer) dead; for ngx.thread.kill.
+pub fn kill_thread(ctx: &RequestCtx, co: usize) {
+    if let Some(c) = ctx.cos.borrow_mut().get_mut(co) {
+        c.state = CoState::Dead { reaped: true };
+        c.sleep = None;
+        c.start = None;
     }
 }
 
@@ -264,6 +411,6 @@ impl Waiter {
     /// Resumes the waiting coroutine with `args` (what its shim's yield
     /// returns), then lets nginx run posted requests.
     pub fn wake(self, args: MultiValue) {
-        crate::phase::wake(self.req, args);
+        crate::phase::wake(self.req, self.co, args);
     }
 }

@@ -139,7 +139,13 @@ impl LuaVm {
 /// Makes coroutine.resume/wrap pass scheduler waits up (lualib/coroutine.lua).
 fn install_coroutine_wrappers(lua: &Lua) -> mlua::Result<()> {
     let chunk = lua.load(include_str!("../../lualib/coroutine.lua")).set_name("=ngx_lua_rs.coroutine").into_function()?;
-    chunk.call::<()>((crate::sched::wait_marker(), crate::sched::exit_marker(), crate::sched::exec_marker()))
+    chunk.call::<()>((
+        crate::sched::wait_marker(),
+        crate::sched::exit_marker(),
+        crate::sched::exec_marker(),
+        crate::sched::spawn_marker(),
+        crate::sched::thread_wait_marker(),
+    ))
 }
 
 /// Appends the distribution's module directories to the default search paths.
