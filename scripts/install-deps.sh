@@ -13,8 +13,9 @@ PKGS=(
   # the Test::Nginx-compatible harness in t/lib
   perl libtest-base-perl libtext-diff-perl liburi-perl libtest-longstring-perl
   libnginx-mod-stream
-  # peers used by the test suites and the benchmarks
-  redis-server memcached wrk curl
+  # peers used by the test suites and the benchmarks, and the unmodified
+  # Debian Lua libraries the suites run against them
+  redis-server memcached wrk curl lua-nginx-redis lua-nginx-memcached
 )
 
 missing=()

@@ -1,38 +1,10 @@
 # vim:set ft= ts=4 sw=4 et fdm=marker:
 # Raw redis protocol over TCP cosockets, against a redis-server started here
-# (skipped when redis-server is not installed).
+# (skipped when redis-server is not installed; see t/lib/TestPeers.pm).
 use Test::Nginx::Socket::Lua;
-use IO::Socket::INET;
+use TestPeers qw(start_redis);
 
-my $redis = `command -v redis-server 2>/dev/null`;
-chomp $redis;
-if (!$redis) {
-    plan skip_all => 'redis-server not installed';
-}
-
-my $port;
-{
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'tcp')
-        or die "no free port: $!";
-    $port = $s->sockport;
-    close $s;
-}
-$ENV{TEST_NGINX_REDIS_PORT} = $port;
-
-my $main_pid = $$;
-my $redis_pid = fork();
-die "fork: $!" unless defined $redis_pid;
-if ($redis_pid == 0) {
-    open STDOUT, '>', '/dev/null';
-    exec $redis, '--port', $port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no';
-    exit 1;
-}
-END { kill 'TERM', $redis_pid if $redis_pid && $$ == $main_pid }
-
-for (1 .. 50) {
-    last if IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp');
-    select undef, undef, undef, 0.1;
-}
+start_redis();
 
 repeat_each(2);
 
