@@ -5,7 +5,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-[ -f "$OURS_SO" ] || bash "$BENCH_ROOT/nginx-src/debian.sh"
+bash "$BENCH_ROOT/nginx-src/debian.sh" >/dev/null
 
 hello='server { listen 127.0.0.1:__PORT__; location = /t { content_by_lua_block { ngx.say("hello world") } } }'
 static='server { listen 127.0.0.1:__PORT__; location = /t { return 200 "hello world\n"; } }'

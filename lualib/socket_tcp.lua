@@ -1,8 +1,9 @@
--- TCP cosockets: ngx.socket.tcp/stream/connect and the tcpsock methods.
+-- TCP cosockets: ngx.socket.tcp/stream/connect and the tcpsock methods,
+-- and ngx.req.socket's objects, which share the methods they support.
 -- Rust does the work; a method that must wait returns the wait marker and
 -- yields here, and the event that completes it resumes the coroutine with
 -- the method's results. Raised errors come back as a raise marker.
-local fns, socket, mt, raise, wait_marker = ...
+local fns, socket, mt, raise, wait_marker, req, req_mt, raw_mt = ...
 local yield = coroutine.yield
 
 local new = fns.new
@@ -57,3 +58,23 @@ socket.connect = function(...)
     end
     return nil, err
 end
+
+-- ngx.req.socket(): the body reader reads only; the raw socket also sends.
+for _, name in ipairs({ "receive", "receiveany", "receiveuntil", "settimeout",
+                         "settimeouts" }) do
+    req_mt[name] = mt[name]
+    raw_mt[name] = mt[name]
+end
+raw_mt.send = mt.send
+req_mt.__index = req_mt
+raw_mt.__index = raw_mt
+
+local req_socket = fns.req_socket
+
+req.socket = function(...)
+    local sock, err = req_socket(...)
+    raise(sock, err)
+    return sock, err
+end
+
+return finish

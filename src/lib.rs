@@ -7,15 +7,36 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod api;
+pub mod cjson;
 pub mod conf;
 pub mod ffi;
 pub mod module;
 pub mod net;
 pub mod phase;
 pub mod sched;
+pub mod shm;
 pub mod vm;
 
+/// What `load_module` reads from the .so (ngx-rust's `ngx_modules!` plus an
+/// order): as an aux filter module (what `config` declares for builds inside
+/// an nginx tree) we go right before the copy filter, so our header and body
+/// filters run after it (in-memory buffers) and before postpone, gzip and
+/// chunked, as lua-nginx-module's do.
 #[cfg(feature = "export-modules")]
-ngx::ngx_modules!(ngx_http_lua_rs_module);
+#[allow(non_upper_case_globals)]
+mod exports {
+    use std::ffi::c_char;
+    use std::ptr::{addr_of, null};
+
+    #[no_mangle]
+    pub static mut ngx_modules: [*const nginx_sys::ngx_module_t; 2] = [addr_of!(crate::ngx_http_lua_rs_module), null()];
+
+    #[no_mangle]
+    pub static mut ngx_module_names: [*const c_char; 2] = [c"ngx_http_lua_rs_module".as_ptr(), null()];
+
+    #[no_mangle]
+    pub static mut ngx_module_order: [*const c_char; 3] =
+        [c"ngx_http_lua_rs_module".as_ptr(), c"ngx_http_copy_filter_module".as_ptr(), null()];
+}
 
 pub use module::ngx_http_lua_rs_module;

@@ -46,7 +46,7 @@ pub static mut ngx_http_lua_rs_module: ngx_module_t = ngx_module_t {
     ..ngx_module_t::default()
 };
 
-fn ctx_index() -> usize {
+pub(crate) fn ctx_index() -> usize {
     // SAFETY: ctx_index is written once by nginx when the module is loaded,
     // before any configuration callback runs.
     unsafe { (*addr_of!(ngx_http_lua_rs_module)).ctx_index }
@@ -96,6 +96,16 @@ pub fn main_conf_mut(cf: &Conf) -> &mut MainConf {
     unsafe {
         let ctx = (*cf.raw()).ctx as *mut ngx_http_conf_ctx_t;
         &mut *(*(*ctx).main_conf.add(ctx_index()) as *mut MainConf)
+    }
+}
+
+/// The server conf of the block being configured (inside `upstream {}`:
+/// the upstream's own, which the balancer reads back per request).
+pub fn srv_conf_mut(cf: &Conf) -> &mut SrvConf {
+    // SAFETY: as in main_conf_mut; srv_conf exists in server and upstream blocks.
+    unsafe {
+        let ctx = (*cf.raw()).ctx as *mut ngx_http_conf_ctx_t;
+        &mut *(*(*ctx).srv_conf.add(ctx_index()) as *mut SrvConf)
     }
 }
 
@@ -193,6 +203,7 @@ unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
         if !ok {
             return NGX_ERROR as ngx_int_t;
         }
+        crate::ffi::filter::install(main.requires_header_filter, main.requires_body_filter);
         match phase::init::run(&conf, main) {
             Ok(()) => NGX_OK as ngx_int_t,
             Err(msg) => {

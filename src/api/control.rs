@@ -67,6 +67,11 @@ fn exit_prepare(lua: &Lua, status: Value) -> ApiResult<bool> {
         }
         return Ok(false);
     }
+    // balancer_by_lua* runs as a plain call too: the exit code is read when
+    // the handler returns.
+    if f.phase == Phase::Balancer {
+        return Ok(false);
+    }
     Ok(true)
 }
 

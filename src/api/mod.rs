@@ -11,7 +11,10 @@
 
 use mlua::{FromLuaMulti, IntoLuaMulti, Lua, LightUserData, MultiValue, Table, Value};
 
+pub mod abort;
+pub mod arg;
 pub mod args;
+pub mod balancer;
 pub mod codec;
 pub mod constants;
 pub mod context;
@@ -20,10 +23,14 @@ pub mod header;
 pub mod log;
 pub mod magic;
 pub mod output;
+pub mod re;
 pub mod req;
 pub mod req_body;
+pub mod shdict;
 pub mod sleep;
+pub mod socket;
 pub mod socket_tcp;
+pub mod socket_udp;
 pub mod thread;
 pub mod time;
 pub mod timer;
@@ -152,15 +159,21 @@ pub(crate) fn inject_all(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
     output::inject(lua, ngx)?;
     control::inject(lua, ngx)?;
     magic::inject(lua, ngx)?;
+    arg::inject(lua, ngx)?;
+    balancer::inject(lua, ngx)?;
     var::inject(lua, ngx)?;
     header::inject(lua, ngx)?;
     req_body::inject(lua, ngx)?;
     req::inject(lua, ngx)?;
     sleep::inject(lua, ngx)?;
     socket_tcp::inject(lua, ngx)?;
+    socket_udp::inject(lua, ngx)?;
+    abort::inject(lua, ngx)?;
     timer::inject(lua, ngx)?;
     thread::inject(lua, ngx)?;
     worker::inject(lua, ngx)?;
+    shdict::inject(lua, ngx)?;
+    re::inject(lua, ngx)?;
     Ok(())
 }
 

@@ -8,11 +8,11 @@ use super::context::{frame, OUTPUT};
 use super::{raise, set, ApiResult};
 use crate::ffi::request::Req;
 use crate::module;
-use crate::sched::RequestCtx;
+use crate::net::downstream::{self, Flush};
+use crate::sched::{self, RequestCtx, Waiter};
 
 const NGX_OK: ngx_int_t = nginx_sys::NGX_OK as ngx_int_t;
 const NGX_ERROR: ngx_int_t = nginx_sys::NGX_ERROR as ngx_int_t;
-const NGX_AGAIN: ngx_int_t = nginx_sys::NGX_AGAIN as ngx_int_t;
 
 /// Serialises one print argument; `Err` carries upstream's complaint.
 fn push_value(out: &mut Vec<u8>, v: &Value, depth: usize) -> Result<(), String> {
@@ -79,7 +79,8 @@ pub fn send_header_if_needed(r: Req, ctx: &RequestCtx) -> ngx_int_t {
 
 /// Ends the response: header if needed, then the last buffer (once).
 pub fn send_eof(r: Req, ctx: &RequestCtx) -> Result<(), ()> {
-    if ctx.eof.get() {
+    // After ngx.req.socket(true) the connection is the handler's own.
+    if ctx.eof.get() || ctx.raw_socket.get() {
         return Ok(());
     }
     let rc = send_header_if_needed(r, ctx);
@@ -109,6 +110,9 @@ fn output(lua: &Lua, args: MultiValue, newline: bool, name: &str) -> ApiResult<M
     if newline {
         buf.push(b'\n');
     }
+    if ctx.raw_socket.get() {
+        return fail(lua, RAW);
+    }
     if ctx.eof.get() {
         return fail(lua, "seen eof");
     }
@@ -127,6 +131,94 @@ fn output(lua: &Lua, args: MultiValue, newline: bool, name: &str) -> ApiResult<M
         NGX_ERROR => fail(lua, "nginx output filter error"),
         _ => ok1(lua),
     }
+}
+
+const RAW: &str = "raw request socket acquired";
+
+/// ngx.flush(wait?): sends what is buffered; with `wait` and output the
+/// client has not taken yet, returns the wait marker and lualib/flush.lua
+/// yields until [`flush_event`] wakes it (or send_timeout expires).
+fn flush(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
+    let wait = match args.front() {
+        None | Some(Value::Nil) => false,
+        Some(Value::Boolean(b)) => *b,
+        Some(other) => {
+            return raise(format!("bad argument #1 to 'flush' (boolean expected, got {})", other.type_name()))
+        }
+    };
+    let f = frame(lua, OUTPUT)?;
+    let r = f.req;
+    let Some(ctx) = RequestCtx::get(r) else { return raise("no request ctx found") };
+    if ctx.raw_socket.get() {
+        return fail(lua, RAW);
+    }
+    if ctx.eof.get() {
+        return fail(lua, "seen eof");
+    }
+    if !r.header_sent() {
+        return fail(lua, "nothing to flush");
+    }
+    if r.header_only() {
+        return ok1(lua);
+    }
+    if r.send_buf(&[], false, true) == NGX_ERROR {
+        return fail(lua, "nginx output filter error");
+    }
+    if !wait || !downstream::output_pending(r) {
+        return ok1(lua);
+    }
+    let Some(waiter) = Waiter::current(lua) else { return raise("no co ctx found") };
+    if !downstream::flush_arm(r) {
+        return fail(lua, "connection broken");
+    }
+    ctx.flushing.borrow_mut().push(waiter);
+    sched::client::watch(r, true);
+    Ok(MultiValue::from_iter([Value::LightUserData(sched::wait_marker())]))
+}
+
+/// A client write event while ngx.flush(true) waits: writes what is
+/// pending; once done (or timed out, or failed), wakes a waiter.
+pub fn flush_event(r: Req, ctx: &RequestCtx) {
+    let results = match downstream::flush_step(r) {
+        Flush::Again => return,
+        Flush::Done => {
+            let (timedout, error) = downstream::client_state(r);
+            if timedout {
+                Err("timeout")
+            } else if error {
+                Err("client aborted")
+            } else {
+                Ok(())
+            }
+        }
+        Flush::TimedOut => Err("timeout"),
+        Flush::Failed => {
+            downstream::set_error(r);
+            Err("client aborted")
+        }
+    };
+    let (first, more) = {
+        let mut w = ctx.flushing.borrow_mut();
+        if w.is_empty() {
+            return;
+        }
+        let first = w.remove(0);
+        (first, !w.is_empty())
+    };
+    if more {
+        // Each waiter is woken from its own event: the first may end the
+        // request.
+        downstream::repost_write(r);
+    }
+    let Some(vm) = crate::phase::request_vm(r) else { return };
+    let values = match results {
+        Ok(()) => MultiValue::from_iter([Value::Integer(1)]),
+        Err(e) => match vm.lua.create_string(e) {
+            Ok(s) => MultiValue::from_iter([Value::Nil, Value::String(s)]),
+            Err(_) => MultiValue::new(),
+        },
+    };
+    first.wake(values);
 }
 
 fn ok1(_lua: &Lua) -> ApiResult<MultiValue> {
@@ -151,35 +243,18 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
             _ => ok1(lua),
         }
     })?;
-    set(lua, ngx, "flush", |lua, args: MultiValue| {
-        match args.front() {
-            None | Some(Value::Nil) | Some(Value::Boolean(_)) => {}
-            Some(other) => {
-                return raise(format!("bad argument #1 to 'flush' (boolean expected, got {})", other.type_name()))
-            }
-        }
-        let f = frame(lua, OUTPUT)?;
-        let Some(ctx) = RequestCtx::get(f.req) else { return raise("no request ctx found") };
-        if ctx.eof.get() {
-            return fail(lua, "seen eof");
-        }
-        if !f.req.header_sent() {
-            return fail(lua, "nothing to flush");
-        }
-        if f.req.header_only() {
-            return ok1(lua);
-        }
-        match f.req.send_buf(&[], false, true) {
-            NGX_ERROR => fail(lua, "nginx output filter error"),
-            NGX_AGAIN | _ => ok1(lua),
-        }
-    })?;
+    let shim: mlua::Function =
+        lua.load(include_str!("../../lualib/flush.lua")).set_name("=ngx_lua_rs.flush").into_function()?;
+    shim.call::<()>((super::raw_function(lua, flush)?, super::shim_raise(lua)?, sched::wait_marker()))?;
     set(lua, ngx, "eof", |lua, args: MultiValue| {
         if !args.is_empty() {
             return raise(format!("expecting 0 arguments, but got {}", args.len()));
         }
         let f = frame(lua, OUTPUT)?;
         let Some(ctx) = RequestCtx::get(f.req) else { return raise("no request ctx found") };
+        if ctx.raw_socket.get() {
+            return fail(lua, RAW);
+        }
         if ctx.eof.get() {
             return fail(lua, "seen eof");
         }

@@ -6,75 +6,26 @@
 //! wakes the coroutine with the method's results.
 
 use std::cell::RefCell;
-use std::net::IpAddr;
 use std::rc::{Rc, Weak};
 
 use mlua::{Lua, MultiValue, Table, UserData, Value};
 
-use super::context::{frame, Frame, YIELDABLE};
+use super::context::{frame, Frame, OUTPUT, YIELDABLE};
+use super::socket::{
+    self, deliver, fail, integer_arg, number_arg, push_scalar, send_data, string_arg, to_lua,
+    type_name, Lookup, Owner, Ret, ERR,
+};
 use super::{raise, raw_function, subtable, ApiResult};
 use crate::ffi::log;
 use crate::ffi::request::Req;
 use crate::module;
 use crate::net::addr::SockAddr;
 use crate::net::conn::{self, strerror, Conn, Connect, Io, IoEvent, IoHandler};
+use crate::net::downstream;
 use crate::net::pool::Pools;
-use crate::net::resolve::{self, ResolveHandler, Resolved, Resolving};
+use crate::net::resolve::{ResolveHandler, Resolved, Resolving};
 use crate::net::until::{Step, Until};
 use crate::sched::{self, RequestCtx, Waiter};
-
-const ERR: usize = nginx_sys::NGX_LOG_ERR as usize;
-
-/// What a method hands back to Lua.
-enum Ret {
-    Int(i64),
-    Bool(bool),
-    Data(Vec<u8>),
-    /// nil, err[, partial]
-    Fail(String, Option<Vec<u8>>),
-    /// nil, nil, nil (the end of a sized receiveuntil stream)
-    Nils,
-    /// Yield: an event will deliver the results.
-    Wait,
-}
-
-fn fail(msg: impl Into<String>) -> Ret {
-    Ret::Fail(msg.into(), None)
-}
-
-fn to_lua(lua: &Lua, ret: Ret) -> mlua::Result<MultiValue> {
-    let mut mv = MultiValue::new();
-    match ret {
-        Ret::Int(i) => mv.push_back(Value::Integer(i)),
-        Ret::Bool(b) => mv.push_back(Value::Boolean(b)),
-        Ret::Data(d) => mv.push_back(Value::String(lua.create_string(&d)?)),
-        Ret::Fail(e, partial) => {
-            mv.push_back(Value::Nil);
-            mv.push_back(Value::String(lua.create_string(&e)?));
-            if let Some(p) = partial {
-                mv.push_back(Value::String(lua.create_string(&p)?));
-            }
-        }
-        Ret::Nils => {
-            mv.push_back(Value::Nil);
-            mv.push_back(Value::Nil);
-            mv.push_back(Value::Nil);
-        }
-        Ret::Wait => mv.push_back(Value::LightUserData(sched::wait_marker())),
-    }
-    Ok(mv)
-}
-
-/// Wakes the coroutine waiting on a socket with `ret` as its results.
-fn deliver(w: Waiter, ret: Ret) {
-    let Some(vm) = crate::phase::request_vm(w.req) else {
-        return;
-    };
-    match to_lua(&vm.lua, ret) {
-        Ok(mv) => w.wake(mv),
-        Err(e) => log::error(ERR, w.req.log(), &format!("lua tcp socket: {e}")),
-    }
-}
 
 /// Directive values captured when the socket connects.
 #[derive(Clone, Copy)]
@@ -87,6 +38,7 @@ struct SockConf {
     pool_size: usize,
     keepalive_timeout: u64,
     log_errors: bool,
+    check_client_abort: bool,
 }
 
 impl SockConf {
@@ -101,6 +53,7 @@ impl SockConf {
             pool_size: l.socket_pool_size(),
             keepalive_timeout: l.socket_keepalive_timeout(),
             log_errors: l.socket_log_errors(),
+            check_client_abort: l.check_client_abort(),
         }
     }
 }
@@ -117,13 +70,6 @@ enum ReadOp {
     Bytes(usize),
     Any(usize),
     Until(Rc<RefCell<UntilState>>, Option<usize>),
-}
-
-/// The request a socket belongs to.
-#[derive(Clone, Copy)]
-struct Owner {
-    req: Req,
-    alive: bool,
 }
 
 struct State {
@@ -151,6 +97,33 @@ struct State {
     sent: usize,
     write_waiter: Option<Waiter>,
     conn_waiter: Option<Waiter>,
+    /// Set for ngx.req.socket's sockets on the client connection.
+    down: Option<Down>,
+}
+
+/// ngx.req.socket: the client connection, read as the request body (with
+/// `rest` bytes to come) or raw.
+struct Down {
+    req: Req,
+    raw: bool,
+    rest: i64,
+    /// r->keepalive before the body reader took the body over; restored
+    /// once the whole body has been read.
+    keepalive: bool,
+}
+
+impl Down {
+    /// `n` body bytes were read.
+    fn consumed(&mut self, n: usize, from_socket: bool) {
+        if self.raw {
+            return;
+        }
+        self.rest -= n as i64;
+        downstream::body_consumed(self.req, if from_socket { n } else { 0 }, self.rest);
+        if self.rest <= 0 {
+            downstream::set_keepalive(self.req, self.keepalive);
+        }
+    }
 }
 
 impl State {
@@ -269,11 +242,40 @@ impl State {
             let conn = self.conn.as_ref()?;
             self.rbuf.clear();
             self.rpos = 0;
-            self.rbuf.resize(self.conf.buffer_size, 0);
+            let mut want = self.conf.buffer_size;
+            if let Some(d) = self.down.as_mut() {
+                if !d.raw {
+                    if d.rest <= 0 {
+                        self.read_closed = true;
+                        continue;
+                    }
+                    want = want.min(d.rest as usize);
+                }
+                // What nginx read past the request header comes first.
+                let pre = downstream::take_preread(d.req, want);
+                if !pre.is_empty() {
+                    d.consumed(pre.len(), false);
+                    self.rbuf = pre;
+                    continue;
+                }
+            }
+            self.rbuf.resize(want, 0);
             match conn.recv(&mut self.rbuf) {
-                Io::Done(n) => self.rbuf.truncate(n),
+                Io::Done(n) => {
+                    self.rbuf.truncate(n);
+                    if let Some(d) = self.down.as_mut() {
+                        d.consumed(n, true);
+                    }
+                }
                 Io::Eof => {
                     self.rbuf.clear();
+                    if let Some(d) = &self.down {
+                        if self.conf.check_client_abort || (!d.raw && d.rest > 0) {
+                            let partial = std::mem::take(&mut self.acc);
+                            drop(self.close());
+                            return Some(Ret::Fail("client aborted".into(), Some(partial)));
+                        }
+                    }
                     self.read_closed = true;
                 }
                 Io::Again => {
@@ -355,6 +357,7 @@ impl TcpSock {
                 sent: 0,
                 write_waiter: None,
                 conn_waiter: None,
+                down: None,
             }),
         })
     }
@@ -367,6 +370,7 @@ impl TcpSock {
     fn request_done(&self) {
         let closed = match self.st.try_borrow_mut() {
             Ok(mut st) => {
+                st.down = None;
                 if let Some(o) = st.owner.as_mut() {
                     o.alive = false;
                 }
@@ -399,6 +403,14 @@ impl TcpSock {
 }
 
 impl IoHandler for TcpSock {
+    fn waiting(&self, write: bool) -> bool {
+        match self.st.try_borrow() {
+            Ok(st) if write => st.write_waiter.is_some(),
+            Ok(st) => st.read_waiter.is_some(),
+            Err(_) => false,
+        }
+    }
+
     fn on_io(self: Rc<Self>, ev: IoEvent) {
         let done = match self.st.try_borrow_mut() {
             Ok(mut st) => st.on_event(ev),
@@ -525,15 +537,6 @@ impl ResolveHandler for TcpSock {
 
 // ---- argument helpers ------------------------------------------------------
 
-/// Lua's own type names (luaL_typename): integers are "number".
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Integer(_) | Value::Number(_) => "number",
-        Value::LightUserData(_) | Value::UserData(_) => "userdata",
-        other => other.type_name(),
-    }
-}
-
 /// The socket behind `self` (slot 1 of the object table).
 fn sock_of(v: Option<&Value>, fname: &str) -> ApiResult<Option<Rc<TcpSock>>> {
     match v {
@@ -548,36 +551,9 @@ fn sock_of(v: Option<&Value>, fname: &str) -> ApiResult<Option<Rc<TcpSock>>> {
     }
 }
 
-fn integer_arg(v: &Value) -> Option<i64> {
-    match v {
-        Value::Integer(i) => Some(*i),
-        Value::Number(n) => Some(*n as i64),
-        Value::String(s) => {
-            let s = s.to_str().ok()?;
-            let s = s.trim();
-            s.parse::<i64>()
-                .ok()
-                .or_else(|| s.parse::<f64>().ok().map(|f| f as i64))
-        }
-        _ => None,
-    }
-}
-
-fn number_arg(v: &Value) -> Option<f64> {
-    match v {
-        Value::Integer(i) => Some(*i as f64),
-        Value::Number(n) => Some(*n),
-        Value::String(s) => s.to_str().ok()?.trim().parse::<f64>().ok(),
-        _ => None,
-    }
-}
-
 /// Checks that the socket may be used by the running request.
 fn check_owner(st: &State, f: &Frame) -> ApiResult<()> {
-    match st.owner {
-        Some(o) if !o.alive || o.req != f.req => raise("bad request"),
-        _ => Ok(()),
-    }
+    socket::check_owner(st.owner, f)
 }
 
 fn closed_log(st: &State, f: &Frame, what: &str) {
@@ -624,19 +600,11 @@ fn connect(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
     let f = frame(lua, YIELDABLE)?;
     let a: Vec<Value> = args.into_iter().collect();
     let sock = sock_of(a.first(), "connect")?;
-    let host: Vec<u8> = match &a[1] {
-        Value::String(s) => s.as_bytes().to_vec(),
-        v @ (Value::Integer(_) | Value::Number(_)) => {
-            let mut out = Vec::new();
-            push_scalar(&mut out, v);
-            out
-        }
-        other => {
-            return raise(format!(
-                "bad argument #2 to 'connect' (string expected, got {})",
-                type_name(other)
-            ))
-        }
+    let Some(host) = string_arg(&a[1]) else {
+        return raise(format!(
+            "bad argument #2 to 'connect' (string expected, got {})",
+            type_name(&a[1])
+        ));
     };
     let (port_v, opts) = match n {
         4 => match &a[3] {
@@ -763,38 +731,13 @@ fn connect(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
             st.conn = Some(c);
             st.reused = reused + 1;
             Ret::Int(1)
-        } else if let Some(path) = host.strip_prefix(b"unix:") {
-            match SockAddr::unix(path) {
-                Some(addr) => sock.start_connect(st, addr, f.req.log()),
-                None => fail(format!(
-                    "failed to parse host name \"{}\": invalid host",
-                    String::from_utf8_lossy(&host)
-                )),
-            }
         } else {
-            let text = String::from_utf8_lossy(&host).into_owned();
-            let bare = text
-                .strip_prefix('[')
-                .and_then(|t| t.strip_suffix(']'))
-                .unwrap_or(&text);
-            if let Ok(ip) = bare.parse::<IpAddr>() {
-                sock.start_connect(st, SockAddr::from_ip(ip, port.unwrap_or(0)), f.req.log())
-            } else if host.is_empty() {
-                fail(format!("failed to parse host name \"{text}\": no host"))
-            } else {
-                let resolver = resolve::Resolver::of(f.req);
-                let target: Weak<dyn ResolveHandler> = sock.me.clone();
-                match resolve::start(&resolver, &host, port.unwrap_or(0), target) {
-                    resolve::Start::NoResolver => {
-                        fail(format!("no resolver defined to resolve \"{text}\""))
-                    }
-                    resolve::Start::Failed(m) => fail(m),
-                    resolve::Start::Done(Err(e)) => fail(e),
-                    resolve::Start::Done(Ok(addr)) => sock.start_connect(st, addr, f.req.log()),
-                    resolve::Start::Pending(r) => {
-                        st.resolving = Some(r);
-                        Ret::Wait
-                    }
+            match socket::lookup(f.req, &host, port.unwrap_or(0), sock.me.clone()) {
+                Lookup::Ready(addr) => sock.start_connect(st, addr, f.req.log()),
+                Lookup::Failed(m) => fail(m),
+                Lookup::Pending(r) => {
+                    st.resolving = Some(r);
+                    Ret::Wait
                 }
             }
         }
@@ -804,48 +747,6 @@ fn connect(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
         st.conn_waiter = Waiter::current(lua);
     }
     to_lua(lua, ret).map_err(Into::into)
-}
-
-fn push_scalar(out: &mut Vec<u8>, v: &Value) {
-    match v {
-        Value::String(s) => out.extend_from_slice(&s.as_bytes()),
-        Value::Integer(i) => out.extend_from_slice(i.to_string().as_bytes()),
-        Value::Number(n) => crate::ffi::fmt::push_number(out, *n),
-        Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Value::Nil => out.extend_from_slice(b"nil"),
-        _ => {}
-    }
-}
-
-/// send()'s strict flattening of nested array tables.
-fn push_table(out: &mut Vec<u8>, t: &Table, depth: usize) -> Result<(), String> {
-    if depth > 100 {
-        return Err("nested table too deep".into());
-    }
-    let mut max = 0usize;
-    let mut count = 0usize;
-    for pair in t.pairs::<Value, Value>() {
-        let (k, _) = pair.map_err(|e| e.to_string())?;
-        let i = match k {
-            Value::Integer(i) if i >= 1 => i as usize,
-            Value::Number(f) if f >= 1.0 && f.fract() == 0.0 => f as usize,
-            _ => return Err("non-array table found".into()),
-        };
-        max = max.max(i);
-        count += 1;
-    }
-    if count != max {
-        return Err("non-array table found".into());
-    }
-    for i in 1..=max {
-        let e: Value = t.raw_get(i).map_err(|e| e.to_string())?;
-        match &e {
-            Value::String(_) | Value::Integer(_) | Value::Number(_) => push_scalar(out, &e),
-            Value::Table(t) => push_table(out, t, depth + 1)?,
-            other => return Err(format!("bad data type {} found", other.type_name())),
-        }
-    }
-    Ok(())
 }
 
 fn send(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
@@ -858,23 +759,7 @@ fn send(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
     let f = frame(lua, YIELDABLE)?;
     let a: Vec<Value> = args.into_iter().collect();
     let sock = sock_of(a.first(), "send")?;
-    let mut data = Vec::new();
-    match &a[1] {
-        v @ (Value::String(_) | Value::Integer(_) | Value::Number(_) | Value::Boolean(_) | Value::Nil) => {
-            push_scalar(&mut data, v)
-        }
-        Value::Table(t) => {
-            if let Err(m) = push_table(&mut data, t, 0) {
-                return raise(format!("bad argument #2 to 'send' ({m})"));
-            }
-        }
-        other => {
-            return raise(format!(
-                "bad argument #2 to 'send' (string, number, boolean, nil, or array table expected, got {})",
-                type_name(other)
-            ))
-        }
-    }
+    let data = send_data(&a[1])?;
     let Some(sock) = sock else {
         return to_lua(lua, fail("closed")).map_err(Into::into);
     };
@@ -884,11 +769,21 @@ fn send(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
         return to_lua(lua, fail("closed")).map_err(Into::into);
     }
     check_owner(&st, &f)?;
+    if st.conn_waiter.is_some() {
+        return to_lua(lua, fail("socket busy connecting")).map_err(Into::into);
+    }
     if st.write_waiter.is_some() {
         return to_lua(lua, fail("socket busy writing")).map_err(Into::into);
     }
-    if st.conn_waiter.is_some() {
-        return to_lua(lua, fail("socket busy connecting")).map_err(Into::into);
+    match &st.down {
+        Some(d) if !d.raw => return raise("attempt to write to request sockets"),
+        Some(d) if downstream::output_pending(d.req) => {
+            return to_lua(lua, fail("socket busy writing")).map_err(Into::into)
+        }
+        _ => {}
+    }
+    if data.is_empty() {
+        return to_lua(lua, Ret::Int(0)).map_err(Into::into);
     }
     st.out = data;
     st.sent = 0;
@@ -1138,6 +1033,9 @@ fn close(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
         }
         if st.write_waiter.is_some() {
             return to_lua(lua, fail("socket busy writing")).map_err(Into::into);
+        }
+        if st.down.is_some() {
+            return to_lua(lua, fail("attempt to close a request socket")).map_err(Into::into);
         }
         st.close()
     };
@@ -1408,6 +1306,110 @@ fn getfd(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
     to_lua(lua, Ret::Int(fd)).map_err(Into::into)
 }
 
+/// ngx.req.socket(raw?): the client connection as a read-only reader of
+/// the request body, or (raw) as a full-duplex socket after the header.
+fn req_socket(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
+    if args.len() > 1 {
+        return raise(format!("expecting zero arguments, but got {}", args.len()));
+    }
+    let raw = !matches!(
+        args.front(),
+        None | Some(Value::Nil) | Some(Value::Boolean(false))
+    );
+    let f = frame(lua, OUTPUT)?;
+    let r = f.req;
+    if !r.is_main() {
+        return raise("attempt to read the request body in a subrequest");
+    }
+    let info = downstream::body_info(r);
+    if !raw && info.chunked {
+        return to_lua(lua, fail("chunked request bodies not supported yet")).map_err(Into::into);
+    }
+    let Some(ctx) = RequestCtx::get_or_create(r) else {
+        return raise("no ctx found");
+    };
+    let (mut rest, mut keepalive) = (0, false);
+    if raw {
+        match info.body_rest {
+            Some(n) if n > 0 => {
+                return to_lua(lua, fail("pending request body reading in some other thread"))
+                    .map_err(Into::into)
+            }
+            Some(_) => {}
+            None => {
+                if !downstream::claim_body(r, 0) {
+                    return raise("no memory");
+                }
+            }
+        }
+        if downstream::output_pending(r) {
+            return to_lua(lua, fail("pending data to write")).map_err(Into::into);
+        }
+        if ctx.raw_socket.get() {
+            return to_lua(lua, fail("duplicate call")).map_err(Into::into);
+        }
+        ctx.raw_socket.set(true);
+        downstream::go_raw(r);
+    } else {
+        let why = if info.body_rest.is_some() {
+            Some("request body already exists")
+        } else if info.discarded {
+            Some("request body discarded")
+        } else if info.content_length <= 0 {
+            Some("no body")
+        } else if !downstream::answer_expect(r) {
+            Some("test expect failed")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return to_lua(lua, fail(why)).map_err(Into::into);
+        }
+        rest = info.content_length;
+        keepalive = downstream::keepalive(r);
+        // Until the whole body is read, the connection cannot be reused.
+        downstream::set_keepalive(r, false);
+        if !downstream::claim_body(r, rest) {
+            return raise("no memory");
+        }
+    }
+    let Some(conn) = downstream::client(r) else {
+        return raise("no connection");
+    };
+    conn.stop_read();
+    if raw {
+        conn.stop_write();
+    }
+    let sock = TcpSock::new(SockConf::of(r));
+    {
+        let mut st = sock.st.borrow_mut();
+        st.owner = Some(Owner { req: r, alive: true });
+        st.conn = Some(conn);
+        st.down = Some(Down { req: r, raw, rest, keepalive });
+    }
+    let weak = Rc::downgrade(&sock);
+    socket::on_request_end(r, move || {
+        if let Some(s) = weak.upgrade() {
+            s.request_done();
+        }
+    });
+    let target: Weak<dyn IoHandler> = sock.io_target();
+    *ctx.downstream.borrow_mut() = Some(target);
+    sched::client::watch(r, false);
+    if raw {
+        sched::client::watch(r, true);
+    }
+    let t = lua.create_table_with_capacity(3, 1)?;
+    t.raw_set(1, lua.create_userdata(SockUd(sock))?)?;
+    let mt: Table = lua.named_registry_value(if raw {
+        "ngx_lua_rs.raw_req_socket_mt"
+    } else {
+        "ngx_lua_rs.req_socket_mt"
+    })?;
+    t.set_metatable(Some(mt))?;
+    Ok(MultiValue::from_iter([Value::Table(t)]))
+}
+
 pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
     lua.set_app_data(Pools::default());
     let mt = lua.create_table()?;
@@ -1433,11 +1435,24 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
     fns.raw_set("setkeepalive", raw_function(lua, setkeepalive)?)?;
     fns.raw_set("getreusedtimes", raw_function(lua, getreusedtimes)?)?;
     fns.raw_set("getfd", raw_function(lua, getfd)?)?;
-    shim.call::<()>((
+    fns.raw_set("req_socket", raw_function(lua, req_socket)?)?;
+    let req_mt = lua.create_table()?;
+    let raw_mt = lua.create_table()?;
+    lua.set_named_registry_value("ngx_lua_rs.req_socket_mt", &req_mt)?;
+    lua.set_named_registry_value("ngx_lua_rs.raw_req_socket_mt", &raw_mt)?;
+    let finish: mlua::Function = shim.call((
         fns,
         socket,
         mt,
         super::shim_raise(lua)?,
         sched::wait_marker(),
-    ))
+        subtable(lua, ngx, "req")?,
+        req_mt,
+        raw_mt,
+    ))?;
+    lua.set_named_registry_value(SHIM_FINISH, finish)
 }
+
+/// Registry name of lualib/socket_tcp.lua's `finish` (yield on the wait
+/// marker, raise on the raise marker), which other cosocket shims reuse.
+pub(crate) const SHIM_FINISH: &str = "ngx_lua_rs.socket_finish";

@@ -8,11 +8,12 @@ use mlua::{Function, Lua, MultiValue, Table, Thread, Value};
 
 use super::context::{frame, YIELDABLE};
 use super::{raise, raw_function, set, subtable, ApiResult};
-use crate::sched::{self, CoSlot, CoState, RequestCtx};
+use crate::sched::{self, CoState, RequestCtx};
 
 /// The index of the coroutine `t` among the request's coroutines.
 fn index_of(ctx: &RequestCtx, t: &Thread) -> Option<usize> {
-    ctx.cos.borrow().iter().position(|c| c.thread.to_pointer() == t.to_pointer())
+    let p = t.to_pointer() as usize;
+    ctx.cos.borrow().iter().position(|c| c.thread_ptr == p)
 }
 
 fn spawn_start(lua: &Lua, mut args: MultiValue) -> ApiResult<i64> {
@@ -25,13 +26,12 @@ fn spawn_start(lua: &Lua, mut args: MultiValue) -> ApiResult<i64> {
         }
     };
     let Some(ctx) = RequestCtx::get(f.req) else { return raise("no request ctx found") };
-    let thread = lua.create_thread(sched::entry_trampoline(lua)?)?;
     let mut start = MultiValue::new();
     start.push_back(Value::Function(func));
     start.extend(args);
+    let slot = sched::new_slot(lua, ctx.cur_co.get(), CoState::New, Some(start))?;
     let mut cos = ctx.cos.borrow_mut();
-    let parent = ctx.cur_co.get();
-    cos.push(CoSlot { thread, parent, state: CoState::New, start: Some(start), results: None, sleep: None });
+    cos.push(slot);
     Ok((cos.len() - 1) as i64)
 }
 
@@ -93,7 +93,10 @@ fn wait_results(lua: &Lua, _: ()) -> ApiResult<MultiValue> {
         return raise("no thread to wait for");
     };
     let results = ctx.cos.borrow_mut().get_mut(idx).and_then(|c| c.results.take());
-    let (ok, values) = results.unwrap_or((false, MultiValue::new()));
+    let (ok, values) = match results {
+        Some((ok, key)) => (ok, sched::unstash(lua, &key)),
+        None => (false, MultiValue::new()),
+    };
     let mut out = MultiValue::new();
     out.push_back(Value::Boolean(ok));
     out.extend(values);

@@ -8,7 +8,7 @@ use std::ptr;
 use nginx_sys::{
     ngx_command_t, ngx_conf_t, ngx_str_t, ngx_uint_t, NGX_CONF_BLOCK,
     NGX_CONF_FLAG, NGX_CONF_NOARGS, NGX_CONF_TAKE1, NGX_HTTP_LIF_CONF, NGX_HTTP_LOC_CONF,
-    NGX_HTTP_MAIN_CONF, NGX_HTTP_SIF_CONF, NGX_HTTP_SRV_CONF, NGX_CONF_2MORE,
+    NGX_HTTP_MAIN_CONF, NGX_HTTP_SIF_CONF, NGX_HTTP_SRV_CONF, NGX_CONF_2MORE, NGX_CONF_TAKE2,
 };
 
 use super::source::{absolute_path, inline_chunkname, Handler, Source};
@@ -26,6 +26,9 @@ pub enum Slot {
     Access,
     Content,
     Log,
+    HeaderFilter,
+    BodyFilter,
+    Balancer,
 }
 
 impl Slot {
@@ -39,6 +42,9 @@ impl Slot {
             Slot::Access => "access_by_lua",
             Slot::Content => "content_by_lua",
             Slot::Log => "log_by_lua",
+            Slot::HeaderFilter => "header_filter_by_lua",
+            Slot::BodyFilter => "body_filter_by_lua",
+            Slot::Balancer => "balancer_by_lua",
         }
     }
 }
@@ -53,6 +59,7 @@ pub enum FlagField {
     RewriteNoPostpone,
     AccessNoPostpone,
     SocketLogErrors,
+    CheckClientAbort,
 }
 
 /// Numeric directives stored in MainConf.
@@ -61,6 +68,8 @@ pub enum NumField {
     MaxPendingTimers,
     MaxRunningTimers,
     SocketPoolSize,
+    RegexCacheMaxEntries,
+    RegexMatchLimit,
 }
 
 /// Time directives (stored in milliseconds) in LocConf.
@@ -137,6 +146,7 @@ setter!(set_str, |cf: &Conf, post| string(cf, str_field(post)));
 setter!(set_num, |cf: &Conf, post| number(cf, num_field(post)));
 setter!(set_msec, |cf: &Conf, post| msec(cf, msec_field(post)));
 setter!(set_size, |cf: &Conf, post| size(cf, size_field(post)));
+setter!(set_shared_dict, |cf: &Conf, _post| crate::shm::zone::add(cf, module::main_conf_mut(cf)));
 
 fn slot(post: *mut c_void) -> Slot {
     // SAFETY: `post` of the by_lua commands always points at one of the SLOT_* statics.
@@ -171,12 +181,15 @@ fn by_lua(cf: &Conf, slot: Slot, form: Form) -> Result<(), String> {
         Slot::Init => main.init.is_some(),
         Slot::InitWorker => main.init_worker.is_some(),
         Slot::ExitWorker => main.exit_worker.is_some(),
+        Slot::Balancer => module::srv_conf_mut(cf).balancer.is_some(),
         _ => {
             let loc = module::loc_conf_mut(cf);
             match slot {
                 Slot::Rewrite => loc.rewrite.is_some(),
                 Slot::Access => loc.access.is_some(),
                 Slot::Content => loc.content.is_some(),
+                Slot::HeaderFilter => loc.header_filter.is_some(),
+                Slot::BodyFilter => loc.body_filter.is_some(),
                 _ => loc.log.is_some(),
             }
         }
@@ -232,6 +245,21 @@ fn by_lua(cf: &Conf, slot: Slot, form: Form) -> Result<(), String> {
         Slot::Content => {
             module::loc_conf_mut(cf).content = Some(handler);
             module::set_content_handler(cf);
+        }
+        Slot::HeaderFilter => {
+            main.requires_header_filter = true;
+            module::loc_conf_mut(cf).header_filter = Some(handler);
+        }
+        Slot::BodyFilter => {
+            // The header filter asks for in-memory buffers on its behalf.
+            main.requires_header_filter = true;
+            main.requires_body_filter = true;
+            module::loc_conf_mut(cf).body_filter = Some(handler);
+        }
+        Slot::Balancer => {
+            let srv = module::srv_conf_mut(cf);
+            srv.balancer = Some(handler);
+            crate::ffi::upstream::install_balancer(cf, &mut srv.balancer_hooks)?;
         }
     }
     Ok(())
@@ -309,6 +337,7 @@ fn flag(cf: &Conf, field: FlagField) -> Result<(), String> {
                 FlagField::NeedRequestBody => &mut loc.need_request_body,
                 FlagField::TransformUnderscores => &mut loc.transform_underscores,
                 FlagField::SocketLogErrors => &mut loc.socket_log_errors,
+                FlagField::CheckClientAbort => &mut loc.check_client_abort,
                 _ => &mut loc.use_default_type,
             };
             let dup = slot.is_some();
@@ -330,6 +359,8 @@ fn number(cf: &Conf, field: NumField) -> Result<(), String> {
     let slot = match field {
         NumField::MaxPendingTimers => &mut module::main_conf_mut(cf).max_pending_timers,
         NumField::MaxRunningTimers => &mut module::main_conf_mut(cf).max_running_timers,
+        NumField::RegexCacheMaxEntries => &mut module::main_conf_mut(cf).regex_cache_max_entries,
+        NumField::RegexMatchLimit => &mut module::main_conf_mut(cf).regex_match_limit,
         NumField::SocketPoolSize => {
             if n == 0 {
                 return Err(format!("invalid number \"0\" in \"{}\" directive", String::from_utf8_lossy(cf.arg(0))));
@@ -444,6 +475,9 @@ static SLOT_REWRITE: Slot = Slot::Rewrite;
 static SLOT_ACCESS: Slot = Slot::Access;
 static SLOT_CONTENT: Slot = Slot::Content;
 static SLOT_LOG: Slot = Slot::Log;
+static SLOT_HEADER_FILTER: Slot = Slot::HeaderFilter;
+static SLOT_BODY_FILTER: Slot = Slot::BodyFilter;
+static SLOT_BALANCER: Slot = Slot::Balancer;
 
 static FLAG_CODE_CACHE: FlagField = FlagField::CodeCache;
 static FLAG_NEED_BODY: FlagField = FlagField::NeedRequestBody;
@@ -455,7 +489,10 @@ static FLAG_ACCESS_NO_POSTPONE: FlagField = FlagField::AccessNoPostpone;
 static NUM_MAX_PENDING: NumField = NumField::MaxPendingTimers;
 static NUM_MAX_RUNNING: NumField = NumField::MaxRunningTimers;
 static NUM_SOCKET_POOL_SIZE: NumField = NumField::SocketPoolSize;
+static NUM_REGEX_CACHE: NumField = NumField::RegexCacheMaxEntries;
+static NUM_REGEX_MATCH_LIMIT: NumField = NumField::RegexMatchLimit;
 static FLAG_SOCKET_LOG_ERRORS: FlagField = FlagField::SocketLogErrors;
+static FLAG_CHECK_CLIENT_ABORT: FlagField = FlagField::CheckClientAbort;
 static MSEC_CONNECT: MsecField = MsecField::SocketConnectTimeout;
 static MSEC_SEND: MsecField = MsecField::SocketSendTimeout;
 static MSEC_READ: MsecField = MsecField::SocketReadTimeout;
@@ -469,6 +506,7 @@ static STR_CPATH: StrField = StrField::PackageCpath;
 const MAIN: u32 = NGX_HTTP_MAIN_CONF;
 const ANY_LOC: u32 = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_HTTP_LIF_CONF;
 const LOC: u32 = NGX_HTTP_LOC_CONF | NGX_HTTP_LIF_CONF;
+const UPS: u32 = nginx_sys::NGX_HTTP_UPS_CONF;
 const SET_CTX: u32 = NGX_HTTP_SRV_CONF | NGX_HTTP_SIF_CONF | NGX_HTTP_LOC_CONF | NGX_HTTP_LIF_CONF;
 
 type Setter = unsafe extern "C" fn(*mut ngx_conf_t, *mut ngx_command_t, *mut c_void) -> *mut c_char;
@@ -507,7 +545,7 @@ macro_rules! by_lua_family {
     };
 }
 
-const N_COMMANDS: usize = 7 * 3 + 3 + 6 + 2 + 2 + 1 + 8;
+const N_COMMANDS: usize = 9 * 3 + 2 + 3 + 6 + 2 + 2 + 1 + 8 + 1 + 2 + 1;
 
 /// The module's directives; nginx wants a mutable, null-terminated array.
 pub static mut COMMANDS: [ngx_command_t; N_COMMANDS] = {
@@ -518,6 +556,8 @@ pub static mut COMMANDS: [ngx_command_t; N_COMMANDS] = {
     let access = by_lua_family!("access_by_lua", ANY_LOC, SLOT_ACCESS);
     let content = by_lua_family!("content_by_lua", LOC, SLOT_CONTENT);
     let log = by_lua_family!("log_by_lua", ANY_LOC, SLOT_LOG);
+    let header_filter = by_lua_family!("header_filter_by_lua", ANY_LOC, SLOT_HEADER_FILTER);
+    let body_filter = by_lua_family!("body_filter_by_lua", ANY_LOC, SLOT_BODY_FILTER);
     [
         init[0], init[1], init[2],
         init_worker[0], init_worker[1], init_worker[2],
@@ -526,6 +566,10 @@ pub static mut COMMANDS: [ngx_command_t; N_COMMANDS] = {
         access[0], access[1], access[2],
         content[0], content[1], content[2],
         log[0], log[1], log[2],
+        header_filter[0], header_filter[1], header_filter[2],
+        body_filter[0], body_filter[1], body_filter[2],
+        cmd(b"balancer_by_lua_block\0", UPS | NGX_CONF_BLOCK | NGX_CONF_NOARGS, set_by_lua_block, p!(SLOT_BALANCER)),
+        cmd(b"balancer_by_lua_file\0", UPS | NGX_CONF_TAKE1, set_by_lua_file, p!(SLOT_BALANCER)),
         cmd(b"set_by_lua\0", SET_CTX | NGX_CONF_2MORE, set_set_by_lua_inline, ptr::null()),
         cmd(b"set_by_lua_block\0", SET_CTX | NGX_CONF_BLOCK | NGX_CONF_TAKE1, set_set_by_lua_block, ptr::null()),
         cmd(b"set_by_lua_file\0", SET_CTX | NGX_CONF_2MORE, set_set_by_lua_file, ptr::null()),
@@ -552,6 +596,10 @@ pub static mut COMMANDS: [ngx_command_t; N_COMMANDS] = {
         cmd(b"lua_socket_buffer_size\0", ANY_LOC | NGX_CONF_TAKE1, set_size, p!(SIZE_BUFFER)),
         cmd(b"lua_socket_pool_size\0", ANY_LOC | NGX_CONF_TAKE1, set_num, p!(NUM_SOCKET_POOL_SIZE)),
         cmd(b"lua_socket_log_errors\0", ANY_LOC | NGX_CONF_FLAG, set_flag, p!(FLAG_SOCKET_LOG_ERRORS)),
+        cmd(b"lua_check_client_abort\0", ANY_LOC | NGX_CONF_FLAG, set_flag, p!(FLAG_CHECK_CLIENT_ABORT)),
+        cmd(b"lua_regex_cache_max_entries\0", MAIN | NGX_CONF_TAKE1, set_num, p!(NUM_REGEX_CACHE)),
+        cmd(b"lua_regex_match_limit\0", MAIN | NGX_CONF_TAKE1, set_num, p!(NUM_REGEX_MATCH_LIMIT)),
+        cmd(b"lua_shared_dict\0", MAIN | NGX_CONF_TAKE2, set_shared_dict, ptr::null()),
         ngx_command_t {
             name: ngx_str_t { len: 0, data: ptr::null_mut() },
             type_: 0,

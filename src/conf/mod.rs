@@ -25,9 +25,20 @@ pub struct MainConf {
     pub requires_rewrite: bool,
     pub requires_access: bool,
     pub requires_log: bool,
+    /// header_filter_by_lua* / body_filter_by_lua* appear somewhere: our
+    /// filters join nginx's chains.
+    pub requires_header_filter: bool,
+    pub requires_body_filter: bool,
     /// lua_max_pending_timers / lua_max_running_timers.
     pub max_pending_timers: Option<usize>,
     pub max_running_timers: Option<usize>,
+    /// lua_regex_cache_max_entries / lua_regex_match_limit.
+    pub regex_cache_max_entries: Option<usize>,
+    pub regex_match_limit: Option<usize>,
+    /// lua_shared_dict zones (in the cycle pool), in directive order.
+    pub shm_zones: Vec<*mut crate::shm::Zone>,
+    /// How many of them nginx has initialised; init_by_lua runs after the last.
+    pub shm_zones_inited: usize,
     /// The cycle's Lua VM: created at configuration time in the master, so
     /// init_by_lua state is inherited by the workers; dropped with the cycle pool.
     pub vm: Option<LuaVm>,
@@ -40,6 +51,13 @@ impl MainConf {
     pub fn max_running_timers(&self) -> usize {
         self.max_running_timers.unwrap_or(256)
     }
+    pub fn regex_cache_max_entries(&self) -> usize {
+        self.regex_cache_max_entries.unwrap_or(1024)
+    }
+    /// 0: PCRE2's default limit.
+    pub fn regex_match_limit(&self) -> usize {
+        self.regex_match_limit.unwrap_or(0)
+    }
 }
 
 /// One set_by_lua* directive: its code and the (compiled) arguments passed
@@ -49,9 +67,13 @@ pub struct SetByLua {
     pub args: Vec<*mut nginx_sys::ngx_http_complex_value_t>,
 }
 
-/// `server {}` conf: nothing yet, but nginx wants the slot.
+/// `server {}` conf; inside `upstream {}` it holds balancer_by_lua* and the
+/// peer-selection callbacks it wraps (see ffi/upstream.rs).
 #[derive(Default)]
-pub struct SrvConf;
+pub struct SrvConf {
+    pub balancer: Option<Handler>,
+    pub balancer_hooks: crate::ffi::upstream::Hooks,
+}
 
 impl Merge for SrvConf {
     fn merge(&mut self, _prev: &Self) -> Result<(), MergeConfigError> {
@@ -67,6 +89,8 @@ pub struct LocConf {
     pub access: Option<Handler>,
     pub content: Option<Handler>,
     pub log: Option<Handler>,
+    pub header_filter: Option<Handler>,
+    pub body_filter: Option<Handler>,
     pub need_request_body: Option<bool>,
     pub transform_underscores: Option<bool>,
     pub use_default_type: Option<bool>,
@@ -79,6 +103,8 @@ pub struct LocConf {
     pub socket_pool_size: Option<usize>,
     pub socket_keepalive_timeout: Option<u64>,
     pub socket_log_errors: Option<bool>,
+    /// lua_check_client_abort.
+    pub check_client_abort: Option<bool>,
 }
 
 fn inherit<T: Clone>(mine: &mut Option<T>, prev: &Option<T>) {
@@ -93,6 +119,8 @@ impl Merge for LocConf {
         inherit(&mut self.rewrite, &prev.rewrite);
         inherit(&mut self.access, &prev.access);
         inherit(&mut self.log, &prev.log);
+        inherit(&mut self.header_filter, &prev.header_filter);
+        inherit(&mut self.body_filter, &prev.body_filter);
         inherit(&mut self.need_request_body, &prev.need_request_body);
         inherit(&mut self.transform_underscores, &prev.transform_underscores);
         inherit(&mut self.use_default_type, &prev.use_default_type);
@@ -104,6 +132,7 @@ impl Merge for LocConf {
         inherit(&mut self.socket_pool_size, &prev.socket_pool_size);
         inherit(&mut self.socket_keepalive_timeout, &prev.socket_keepalive_timeout);
         inherit(&mut self.socket_log_errors, &prev.socket_log_errors);
+        inherit(&mut self.check_client_abort, &prev.check_client_abort);
         Ok(())
     }
 }
@@ -142,6 +171,9 @@ impl LocConf {
     }
     pub fn socket_keepalive_timeout(&self) -> u64 {
         self.socket_keepalive_timeout.unwrap_or(60_000)
+    }
+    pub fn check_client_abort(&self) -> bool {
+        self.check_client_abort.unwrap_or(false)
     }
     pub fn socket_log_errors(&self) -> bool {
         self.socket_log_errors.unwrap_or(true)

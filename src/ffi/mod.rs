@@ -2,17 +2,22 @@
 //! Everything outside ffi/, sched/ (and later shm/, net/) is safe Rust.
 
 pub mod body;
+pub mod cjson;
+pub mod cnum;
 pub mod conf;
 pub mod fake;
+pub mod filter;
 pub mod fmt;
 pub mod headers;
 pub mod log;
 pub mod phases;
+pub mod pcre;
 pub mod process;
 pub mod req;
 pub mod request;
 pub mod script;
 pub mod time;
+pub mod upstream;
 pub mod variables;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};

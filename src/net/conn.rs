@@ -34,6 +34,12 @@ pub struct IoEvent {
 /// Receives a connection's events.
 pub trait IoHandler {
     fn on_io(self: Rc<Self>, ev: IoEvent);
+
+    /// Whether an operation waits for the read (or write) event; events
+    /// of a borrowed connection are routed here only then.
+    fn waiting(&self, _write: bool) -> bool {
+        true
+    }
 }
 
 struct Hook {
@@ -41,10 +47,13 @@ struct Hook {
 }
 
 /// An open connection; dropping it closes the socket (and removes its
-/// events and timers).
+/// events and timers). A borrowed connection (the client connection of a
+/// request, for ngx.req.socket) is never closed by us: its events reach
+/// the request's handlers, which route them on.
 pub struct Conn {
     c: NonNull<ngx_connection_t>,
-    hook: Box<Hook>,
+    /// None: borrowed.
+    hook: Option<Box<Hook>>,
 }
 
 /// The outcome of a read or write attempt.
@@ -173,7 +182,16 @@ impl Conn {
             (*(*c).write).log = log;
             (*c).set_idle(0);
         }
-        Conn { c, hook }
+        Conn { c, hook: Some(hook) }
+    }
+
+    /// Wraps a connection owned by someone else (a request's client
+    /// connection); dropping the wrapper leaves it open.
+    ///
+    /// # Safety
+    /// `c` must stay open while the wrapper is used.
+    pub unsafe fn borrowed(c: NonNull<ngx_connection_t>) -> Conn {
+        Conn { c, hook: None }
     }
 
     /// Gives the connection up without closing it (to a keepalive pool,
@@ -383,10 +401,12 @@ impl Conn {
 
 impl Drop for Conn {
     fn drop(&mut self) {
+        if self.hook.is_none() {
+            return;
+        }
         // SAFETY: we own the open connection; closing removes its timers and
         // events, so the hook (freed right after) is never reached again.
         unsafe { ngx_close_connection(self.c.as_ptr()) };
-        let _ = &self.hook;
     }
 }
 

@@ -4,6 +4,8 @@
 
 pub mod addr;
 pub mod conn;
+pub mod downstream;
 pub mod pool;
 pub mod resolve;
+pub mod udp;
 pub mod until;

@@ -51,6 +51,7 @@ pub fn run(r: Req, phase: Phase) -> ngx_int_t {
             Ok(f) => f,
             Err(rc) => return rc,
         };
+        crate::api::abort::arm(r);
         sched::run(&vm.lua, r, phase, f)
     };
     if phase == Phase::Rewrite && outcome == Outcome::Exited(0) && r.uri_changed() {

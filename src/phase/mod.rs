@@ -4,7 +4,10 @@
 
 pub mod access;
 mod access_like;
+pub mod balancer;
+pub mod body_filter;
 pub mod content;
+pub mod header_filter;
 pub mod init;
 pub mod init_worker;
 pub mod log;

@@ -8,7 +8,7 @@
 
 use std::cell::{Cell, RefCell};
 
-use mlua::{MultiValue, RegistryKey, Thread};
+use mlua::{MultiValue, RegistryKey};
 
 use super::event::Timer;
 use ngx::core::Pool;
@@ -37,14 +37,20 @@ pub enum CoState {
 /// thread. User coroutines (coroutine.create) are not here: they run inside
 /// these and pass waits up (lualib/coroutine.lua).
 pub struct CoSlot {
-    pub thread: Thread,
+    /// The coroutine, held through the registry: an mlua handle would take
+    /// a slot of mlua's reference stack, which LuaJIT caps near 8000, and a
+    /// worker may hold far more waiting coroutines than that.
+    pub thread: RegistryKey,
+    /// The coroutine's address, to recognise it in ngx.thread.wait/kill.
+    pub thread_ptr: usize,
     /// The coroutine that spawned it (0 for the entry itself).
     pub parent: usize,
     pub state: CoState,
     /// The function and arguments a New light thread starts with.
     pub start: Option<MultiValue>,
-    /// What a finished light thread returned: (ok, values or error message).
-    pub results: Option<(bool, MultiValue)>,
+    /// What a finished light thread returned, until a wait collects it:
+    /// ok, and a registry table of the values (or the error message).
+    pub results: Option<(bool, RegistryKey)>,
     /// ngx.sleep's timer for this coroutine; dropped (cancelled) with it.
     pub sleep: Option<Box<SleepTimer>>,
 }
@@ -96,6 +102,20 @@ pub struct RequestCtx {
     /// the request that hold nginx resources (cosockets) cancel their events
     /// and close their connections here.
     pub on_drop: RefCell<Vec<Box<dyn FnOnce()>>>,
+    /// ngx.req.socket's socket: the client connection's events go to it
+    /// while it waits (sched/client.rs).
+    pub downstream: RefCell<Option<std::rc::Weak<dyn crate::net::conn::IoHandler>>>,
+    /// ngx.req.socket(true) was called: output APIs refuse from then on.
+    pub raw_socket: Cell<bool>,
+    /// Coroutines waiting in ngx.flush(true) for the client to take the output.
+    pub flushing: RefCell<Vec<super::Waiter>>,
+    /// ngx.on_abort was called (once per request).
+    pub on_abort_set: Cell<bool>,
+    /// ngx.on_abort's callback and the coroutine that registered it, until
+    /// the client aborts.
+    pub on_abort: RefCell<Option<(RegistryKey, usize)>>,
+    /// body_filter_by_lua*'s buffers and the chain ngx.arg works on.
+    pub body: crate::ffi::filter::BodyState,
 }
 
 impl Drop for RequestCtx {

@@ -5,6 +5,7 @@
 //! Rust never yields: blocking APIs are small Lua shims that yield one of the
 //! markers below after a Rust call has armed whatever will wake them.
 
+pub mod client;
 pub mod ctx;
 pub mod event;
 
@@ -125,8 +126,8 @@ pub fn run_with(lua: &Lua, r: Req, phase: Phase, f: Function, args: MultiValue) 
     let Some(ctx) = RequestCtx::get_or_create(r) else {
         return Outcome::Failed;
     };
-    let thread = match entry_trampoline(lua).and_then(|t| lua.create_thread(t)) {
-        Ok(t) => t,
+    let slot = match new_slot(lua, 0, CoState::Running, None) {
+        Ok(s) => s,
         Err(e) => {
             log::error(nginx_sys::NGX_LOG_ERR as usize, r.log(), &format!("lua: failed to create thread: {e}"));
             return Outcome::Failed;
@@ -135,7 +136,7 @@ pub fn run_with(lua: &Lua, r: Req, phase: Phase, f: Function, args: MultiValue) 
     {
         let mut cos = ctx.cos.borrow_mut();
         cos.clear();
-        cos.push(CoSlot { thread, parent: 0, state: CoState::Running, start: None, results: None, sleep: None });
+        cos.push(slot);
     }
     ctx.entry_phase.set(Some(phase));
     ctx.entry_outcome.set(None);
@@ -144,6 +145,13 @@ pub fn run_with(lua: &Lua, r: Req, phase: Phase, f: Function, args: MultiValue) 
     all.push_back(Value::Function(f));
     all.extend(args);
     drive(lua, r, phase, ctx, 0, all)
+}
+
+/// A new scheduler-level coroutine running the entry trampoline.
+pub fn new_slot(lua: &Lua, parent: usize, state: CoState, start: Option<MultiValue>) -> mlua::Result<CoSlot> {
+    let thread = lua.create_thread(entry_trampoline(lua)?)?;
+    let thread_ptr = thread.to_pointer() as usize;
+    Ok(CoSlot { thread: lua.create_registry_value(thread)?, thread_ptr, parent, state, start, results: None, sleep: None })
 }
 
 /// Resumes coroutine `co` of the request, which waited for an event, with
@@ -156,11 +164,17 @@ pub fn resume(lua: &Lua, r: Req, co: usize, args: MultiValue) -> Outcome {
     let Some(phase) = ctx.entry_phase.get() else {
         return Outcome::Failed;
     };
-    let waiting = ctx.cos.borrow().get(co).is_some_and(|c| c.state == CoState::Waiting);
+    let (waiting, start) = match ctx.cos.borrow_mut().get_mut(co) {
+        Some(c) if c.state == CoState::Waiting => (true, None),
+        // A thread created by the scheduler's owner (ngx.on_abort's
+        // callback) starts with its own function and arguments.
+        Some(c) if c.state == CoState::New && c.start.is_some() => (true, c.start.take()),
+        _ => (false, None),
+    };
     if !waiting {
         return Outcome::Yielded;
     }
-    drive(lua, r, phase, ctx, co, args)
+    drive(lua, r, phase, ctx, co, start.unwrap_or(args))
 }
 
 /// What a resumed coroutine did when it stopped.
@@ -202,8 +216,9 @@ fn classify(res: mlua::Result<MultiValue>, thread: &mlua::Thread) -> Stop {
 /// the handler is over.
 fn drive(lua: &Lua, r: Req, phase: Phase, ctx: &RequestCtx, mut co: usize, mut args: MultiValue) -> Outcome {
     loop {
-        let Some(thread) = ctx.cos.borrow().get(co).map(|c| c.thread.clone()) else {
-            return Outcome::Failed;
+        let thread: mlua::Thread = match ctx.cos.borrow().get(co).map(|c| lua.registry_value(&c.thread)) {
+            Some(Ok(t)) => t,
+            _ => return Outcome::Failed,
         };
         if let Some(c) = ctx.cos.borrow_mut().get_mut(co) {
             c.state = CoState::Running;
@@ -218,7 +233,7 @@ fn drive(lua: &Lua, r: Req, phase: Phase, ctx: &RequestCtx, mut co: usize, mut a
             Stop::Wait => {
                 set_state(ctx, co, CoState::Waiting);
                 // A new thread that waits lets ngx.thread.spawn return.
-                spawn_return(ctx, co)
+                spawn_return(lua, ctx, co)
             }
             Stop::WaitThreads => None,
             Stop::Spawn(child) => {
@@ -238,7 +253,7 @@ fn drive(lua: &Lua, r: Req, phase: Phase, ctx: &RequestCtx, mut co: usize, mut a
                 if co == 0 {
                     entry_ended(ctx, Outcome::Finished)
                 } else {
-                    thread_ended(ctx, co, true, values)
+                    thread_ended(lua, ctx, co, true, values)
                 }
             }
             Stop::Failed(report) => {
@@ -253,9 +268,10 @@ fn drive(lua: &Lua, r: Req, phase: Phase, ctx: &RequestCtx, mut co: usize, mut a
                 if let Ok(s) = lua.create_string(msg) {
                     err.push_back(Value::String(s));
                 }
-                thread_ended(ctx, co, false, err)
+                thread_ended(lua, ctx, co, false, err)
             }
         };
+        drop(thread);
         match next {
             Some((c, a)) => {
                 co = c;
@@ -282,14 +298,14 @@ fn set_state(ctx: &RequestCtx, co: usize, state: CoState) {
 
 /// If `co` is a light thread whose parent waits in ngx.thread.spawn, the
 /// parent continues with the thread object as spawn's result.
-fn spawn_return(ctx: &RequestCtx, co: usize) -> Option<(usize, MultiValue)> {
+fn spawn_return(lua: &Lua, ctx: &RequestCtx, co: usize) -> Option<(usize, MultiValue)> {
     let cos = ctx.cos.borrow();
     let parent = cos.get(co)?.parent;
     if co == 0 || cos.get(parent)?.state != CoState::SpawnPending(co) {
         return None;
     }
     let mut ret = MultiValue::new();
-    ret.push_back(Value::Thread(cos[co].thread.clone()));
+    ret.push_back(lua.registry_value::<Value>(&cos[co].thread).ok()?);
     Some((parent, ret))
 }
 
@@ -303,7 +319,7 @@ fn entry_ended(ctx: &RequestCtx, outcome: Outcome) -> Option<(usize, MultiValue)
 
 /// A light thread ended: its parent continues if it was waiting for it
 /// (spawn or ngx.thread.wait); otherwise the results wait for a later wait.
-fn thread_ended(ctx: &RequestCtx, co: usize, ok: bool, values: MultiValue) -> Option<(usize, MultiValue)> {
+fn thread_ended(lua: &Lua, ctx: &RequestCtx, co: usize, ok: bool, values: MultiValue) -> Option<(usize, MultiValue)> {
     let mut cos = ctx.cos.borrow_mut();
     let parent = cos.get(co)?.parent;
     let parent_state = cos.get(parent)?.state.clone();
@@ -312,9 +328,9 @@ fn thread_ended(ctx: &RequestCtx, co: usize, ok: bool, values: MultiValue) -> Op
     match parent_state {
         CoState::SpawnPending(child) if child == co => {
             slot.state = CoState::Dead { reaped: false };
-            slot.results = Some((ok, values));
+            slot.results = stash(lua, ok, values);
             let mut ret = MultiValue::new();
-            ret.push_back(Value::Thread(slot.thread.clone()));
+            ret.push_back(lua.registry_value::<Value>(&slot.thread).ok()?);
             Some((parent, ret))
         }
         CoState::WaitThreads(list) if list.contains(&co) => {
@@ -326,10 +342,28 @@ fn thread_ended(ctx: &RequestCtx, co: usize, ok: bool, values: MultiValue) -> Op
         }
         _ => {
             slot.state = CoState::Dead { reaped: false };
-            slot.results = Some((ok, values));
+            slot.results = stash(lua, ok, values);
             None
         }
     }
+}
+
+/// Keeps a finished thread's values in the registry until a wait takes them.
+fn stash(lua: &Lua, ok: bool, values: MultiValue) -> Option<(bool, mlua::RegistryKey)> {
+    let t = lua.create_table().ok()?;
+    let n = values.len();
+    for (i, v) in values.into_iter().enumerate() {
+        t.raw_set(i + 1, v).ok()?;
+    }
+    t.raw_set("n", n).ok()?;
+    Some((ok, lua.create_registry_value(t).ok()?))
+}
+
+/// The values a finished thread returned (see [`stash`]).
+pub fn unstash(lua: &Lua, key: &mlua::RegistryKey) -> MultiValue {
+    let Ok(t) = lua.registry_value::<mlua::Table>(key) else { return MultiValue::new() };
+    let n: usize = t.raw_get("n").unwrap_or(0);
+    (1..=n).map(|i| t.raw_get::<Value>(i).unwrap_or(Value::Nil)).collect()
 }
 
 fn threads_alive(ctx: &RequestCtx) -> bool {
@@ -341,6 +375,12 @@ fn threads_alive(ctx: &RequestCtx) -> bool {
 fn finish_all(ctx: &RequestCtx) {
     let cos = std::mem::take(&mut *ctx.cos.borrow_mut());
     drop(cos);
+}
+
+/// The request is being aborted (the client went away): its coroutines
+/// are dropped and never resumed.
+pub fn abandon(ctx: &RequestCtx) {
+    finish_all(ctx);
 }
 
 /// Marks light thread `co` (and its sleep timer) dead; for ngx.thread.kill.

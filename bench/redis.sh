@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# A redis GET through Debian's lua-nginx-redis with keepalive, per request:
+# ours vs the reference module on Debian's nginx (1 worker), interleaved.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+bash "$BENCH_ROOT/nginx-src/debian.sh" >/dev/null
+
+rport=18379
+redis-server --port $rport --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+  --pidfile "$BENCH_TMP/redis.pid" >/dev/null
+trap 'kill "$(cat "$BENCH_TMP/redis.pid")" 2>/dev/null; stop_server ours; stop_server ref' EXIT
+sleep 0.3
+redis-cli -p $rport set bench-key "hello from redis" >/dev/null
+
+body='server { listen 127.0.0.1:__PORT__; location = /t { content_by_lua_block {
+    local red = require("nginx.redis"):new()
+    red:set_timeout(1000)
+    local ok, err = red:connect("127.0.0.1", '$rport')
+    if not ok then ngx.exit(500) end
+    ngx.say(red:get("bench-key"))
+    red:set_keepalive(10000, 100)
+} } }'
+
+start_server ours 18091 "$OURS_LOAD" "$body"
+start_server ref 18092 "$REF_LOAD" "$body"
+sleep 0.5
+for p in 18091 18092; do curl -sf "http://127.0.0.1:$p/t" >/dev/null; done
+
+rounds=${ROUNDS:-3}
+O=(); R=()
+for i in $(seq "$rounds"); do
+  O+=("$(rps http://127.0.0.1:18091/t)")
+  R+=("$(rps http://127.0.0.1:18092/t)")
+done
+mean() { awk '{s=0; for(i=1;i<=NF;i++) s+=$i; print s/NF}' <<< "$*"; }
+o=$(mean "${O[@]}"); r=$(mean "${R[@]}")
+echo "redis GET with keepalive, req/s (mean of $rounds interleaved rounds): ours=$o reference=$r"
+echo "ratio ours/reference = $(ratio "$o" "$r")"

@@ -1,0 +1,147 @@
+//! The `ngx.balancer` module (`require "ngx.balancer"`, from package.preload)
+//! as lua-resty-core exposes it: set_current_peer, set_more_tries,
+//! get_last_failure, set_timeouts, recreate_request. Outside
+//! balancer_by_lua* the calls return `nil, "API disabled in the current
+//! context"` (or "no upstream found" where the request has no upstream).
+
+use mlua::{Lua, MultiValue, Table, Value};
+
+use super::context::{Current, Phase};
+use super::{function, raise, ApiResult};
+use crate::ffi::request::Req;
+use crate::ffi::upstream;
+
+/// The request, or the `(nil, err)` the call returns.
+fn request(lua: &Lua) -> ApiResult<Result<Req, &'static str>> {
+    let Some(f) = lua.app_data_ref::<Current>().and_then(|c| c.top()) else {
+        return raise("no request found");
+    };
+    Ok(upstream::check(f.req, f.phase == Phase::Balancer).map(|()| f.req))
+}
+
+fn fail(lua: &Lua, lead: &[Value], msg: &str) -> ApiResult<MultiValue> {
+    let mut mv: MultiValue = lead.iter().cloned().collect();
+    mv.push_back(Value::String(lua.create_string(msg)?));
+    Ok(mv)
+}
+
+fn ok(v: Value) -> ApiResult<MultiValue> {
+    Ok(MultiValue::from_iter([v]))
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Integer(i) => Some(*i as f64),
+        Value::Number(n) => Some(*n),
+        Value::String(s) => s.to_str().ok().and_then(|s| s.trim().parse().ok()),
+        _ => None,
+    }
+}
+
+fn set_current_peer(lua: &Lua, (addr, port): (Value, Value)) -> ApiResult<MultiValue> {
+    let r = match request(lua)? {
+        Ok(r) => r,
+        Err(e) => return fail(lua, &[Value::Nil], e),
+    };
+    let addr = match &addr {
+        Value::String(s) => s.as_bytes().to_vec(),
+        v @ (Value::Integer(_) | Value::Number(_)) => v.to_string()?.into_bytes(),
+        other => {
+            return raise(format!("bad argument #1 to 'set_current_peer' (string expected, got {})", other.type_name()))
+        }
+    };
+    let port = match port {
+        Value::Nil => 0.0,
+        v => number(&v).unwrap_or(0.0),
+    };
+    if !(0.0..=65535.0).contains(&port) {
+        return fail(lua, &[Value::Nil], "invalid port");
+    }
+    match upstream::set_current_peer(r, &addr, port as u16) {
+        Ok(()) => ok(Value::Boolean(true)),
+        Err(e) => fail(lua, &[Value::Nil], &e),
+    }
+}
+
+fn set_more_tries(lua: &Lua, count: Value) -> ApiResult<MultiValue> {
+    let Some(n) = number(&count) else {
+        return raise(format!("bad argument #1 to 'set_more_tries' (number expected, got {})", count.type_name()));
+    };
+    let r = match request(lua)? {
+        Ok(r) => r,
+        Err(e) => return fail(lua, &[Value::Nil], e),
+    };
+    match upstream::set_more_tries(r, n as i64) {
+        None => ok(Value::Boolean(true)),
+        Some(w) => fail(lua, &[Value::Boolean(true)], w),
+    }
+}
+
+fn get_last_failure(lua: &Lua, _: ()) -> ApiResult<MultiValue> {
+    let r = match request(lua)? {
+        Ok(r) => r,
+        Err(e) => return fail(lua, &[Value::Nil, Value::Nil], e),
+    };
+    let (state, status) = upstream::last_failure(r);
+    let name = match state {
+        0 => return Ok(MultiValue::from_iter([Value::Nil])),
+        1 => "keepalive",
+        2 => "next",
+        4 => "failed",
+        _ => "unknown",
+    };
+    Ok(MultiValue::from_iter([Value::String(lua.create_string(name)?), Value::Integer(status as i64)]))
+}
+
+fn timeout_ms(v: &Value, what: &str) -> ApiResult<u64> {
+    match v {
+        Value::Nil => Ok(0),
+        Value::Integer(_) | Value::Number(_) => match number(v) {
+            Some(n) if n > 0.0 => Ok((n * 1000.0) as u64),
+            _ => raise(format!("bad {what} timeout")),
+        },
+        _ => raise(format!("bad {what} timeout")),
+    }
+}
+
+fn set_timeouts(lua: &Lua, (c, s, rd): (Value, Value, Value)) -> ApiResult<MultiValue> {
+    // Argument errors come first, as in lua-resty-core (which checks for a
+    // request, then the arguments, then calls into nginx).
+    if lua.app_data_ref::<Current>().and_then(|c| c.top()).is_none() {
+        return raise("no request found");
+    }
+    let (c, s, rd) = (timeout_ms(&c, "connect")?, timeout_ms(&s, "send")?, timeout_ms(&rd, "read")?);
+    let r = match request(lua)? {
+        Ok(r) => r,
+        Err(e) => return fail(lua, &[Value::Boolean(false)], e),
+    };
+    match upstream::set_timeouts(r, c, s, rd) {
+        Ok(()) => ok(Value::Boolean(true)),
+        Err(e) => fail(lua, &[Value::Boolean(false)], e),
+    }
+}
+
+fn recreate_request(lua: &Lua, _: ()) -> ApiResult<MultiValue> {
+    let r = match request(lua)? {
+        Ok(r) => r,
+        Err(e) => return fail(lua, &[Value::Nil], e),
+    };
+    match upstream::recreate_request(r) {
+        Ok(()) => ok(Value::Boolean(true)),
+        Err(e) => fail(lua, &[Value::Nil], e.unwrap_or("failed to recreate the upstream request")),
+    }
+}
+
+/// Registers `package.preload["ngx.balancer"]`.
+pub(crate) fn inject(lua: &Lua, _ngx: &Table) -> mlua::Result<()> {
+    let m = lua.create_table()?;
+    m.raw_set("version", "0.1.33")?;
+    m.raw_set("set_current_peer", function(lua, set_current_peer)?)?;
+    m.raw_set("set_more_tries", function(lua, set_more_tries)?)?;
+    m.raw_set("get_last_failure", function(lua, get_last_failure)?)?;
+    m.raw_set("set_timeouts", function(lua, set_timeouts)?)?;
+    m.raw_set("recreate_request", function(lua, recreate_request)?)?;
+    let package: Table = lua.globals().get("package")?;
+    let preload: Table = package.get("preload")?;
+    preload.set("ngx.balancer", lua.create_function(move |_, _: MultiValue| Ok(m.clone()))?)
+}

@@ -1,0 +1,281 @@
+//! What the cosocket APIs share (TCP, UDP and the downstream socket of
+//! ngx.req.socket): results handed back to Lua or delivered to a waiting
+//! coroutine, the owning request, argument conversions with luaL's
+//! messages, send()'s data flattening and peer address parsing.
+
+use std::net::IpAddr;
+
+use mlua::{Lua, MultiValue, Table, Value};
+
+use super::context::Frame;
+use super::{raise, ApiResult};
+use crate::ffi::log;
+use crate::ffi::request::Req;
+use crate::net::addr::SockAddr;
+use crate::sched::{self, RequestCtx, Waiter};
+
+pub(crate) const ERR: usize = nginx_sys::NGX_LOG_ERR as usize;
+
+/// What a socket method hands back to Lua.
+pub(crate) enum Ret {
+    Int(i64),
+    Bool(bool),
+    Data(Vec<u8>),
+    /// nil, err[, partial]
+    Fail(String, Option<Vec<u8>>),
+    /// nil, nil, nil (the end of a sized receiveuntil stream)
+    Nils,
+    /// Yield: an event will deliver the results.
+    Wait,
+}
+
+pub(crate) fn fail(msg: impl Into<String>) -> Ret {
+    Ret::Fail(msg.into(), None)
+}
+
+pub(crate) fn to_lua(lua: &Lua, ret: Ret) -> mlua::Result<MultiValue> {
+    let mut mv = MultiValue::new();
+    match ret {
+        Ret::Int(i) => mv.push_back(Value::Integer(i)),
+        Ret::Bool(b) => mv.push_back(Value::Boolean(b)),
+        Ret::Data(d) => mv.push_back(Value::String(lua.create_string(&d)?)),
+        Ret::Fail(e, partial) => {
+            mv.push_back(Value::Nil);
+            mv.push_back(Value::String(lua.create_string(&e)?));
+            if let Some(p) = partial {
+                mv.push_back(Value::String(lua.create_string(&p)?));
+            }
+        }
+        Ret::Nils => {
+            mv.push_back(Value::Nil);
+            mv.push_back(Value::Nil);
+            mv.push_back(Value::Nil);
+        }
+        Ret::Wait => mv.push_back(Value::LightUserData(sched::wait_marker())),
+    }
+    Ok(mv)
+}
+
+/// `to_lua` for a method's direct return.
+pub(crate) fn ret(lua: &Lua, r: Ret) -> ApiResult<MultiValue> {
+    to_lua(lua, r).map_err(Into::into)
+}
+
+/// Wakes the coroutine waiting on a socket with `ret` as its results.
+pub(crate) fn deliver(w: Waiter, ret: Ret) {
+    let Some(vm) = crate::phase::request_vm(w.req) else {
+        return;
+    };
+    match to_lua(&vm.lua, ret) {
+        Ok(mv) => w.wake(mv),
+        Err(e) => log::error(ERR, w.req.log(), &format!("lua socket: {e}")),
+    }
+}
+
+/// The request a socket belongs to.
+#[derive(Clone, Copy)]
+pub(crate) struct Owner {
+    pub req: Req,
+    pub alive: bool,
+}
+
+/// Upstream's "bad request": the socket belongs to another (or an ended) request.
+pub(crate) fn check_owner(owner: Option<Owner>, f: &Frame) -> ApiResult<()> {
+    match owner {
+        Some(o) if !o.alive || o.req != f.req => raise("bad request"),
+        _ => Ok(()),
+    }
+}
+
+/// Runs `done` when request `r` ends (its Lua ctx is dropped).
+pub(crate) fn on_request_end(r: Req, done: impl FnOnce() + 'static) {
+    if let Some(ctx) = RequestCtx::get_or_create(r) {
+        ctx.on_drop.borrow_mut().push(Box::new(done));
+    }
+}
+
+/// Lua's own type names (luaL_typename): integers are "number".
+pub(crate) fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Integer(_) | Value::Number(_) => "number",
+        Value::LightUserData(_) | Value::UserData(_) => "userdata",
+        other => other.type_name(),
+    }
+}
+
+/// luaL_checkinteger's conversion (numbers and numeric strings).
+pub(crate) fn integer_arg(v: &Value) -> Option<i64> {
+    match v {
+        Value::Integer(i) => Some(*i),
+        Value::Number(n) => Some(*n as i64),
+        Value::String(s) => {
+            let s = s.to_str().ok()?;
+            let s = s.trim();
+            s.parse::<i64>()
+                .ok()
+                .or_else(|| s.parse::<f64>().ok().map(|f| f as i64))
+        }
+        _ => None,
+    }
+}
+
+/// luaL_checknumber's conversion.
+pub(crate) fn number_arg(v: &Value) -> Option<f64> {
+    match v {
+        Value::Integer(i) => Some(*i as f64),
+        Value::Number(n) => Some(*n),
+        Value::String(s) => s.to_str().ok()?.trim().parse::<f64>().ok(),
+        _ => None,
+    }
+}
+
+/// luaL_checklstring's conversion (strings and numbers); None otherwise.
+pub(crate) fn string_arg(v: &Value) -> Option<Vec<u8>> {
+    match v {
+        Value::String(s) => Some(s.as_bytes().to_vec()),
+        Value::Integer(_) | Value::Number(_) => {
+            let mut out = Vec::new();
+            push_scalar(&mut out, v);
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
+pub(crate) fn push_scalar(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::String(s) => out.extend_from_slice(&s.as_bytes()),
+        Value::Integer(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        Value::Number(n) => crate::ffi::fmt::push_number(out, *n),
+        Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Nil => out.extend_from_slice(b"nil"),
+        _ => {}
+    }
+}
+
+/// send()'s strict flattening of nested array tables.
+fn push_table(out: &mut Vec<u8>, t: &Table, depth: usize) -> Result<(), String> {
+    if depth > 100 {
+        return Err("nested table too deep".into());
+    }
+    let mut max = 0usize;
+    let mut count = 0usize;
+    for pair in t.pairs::<Value, Value>() {
+        let (k, _) = pair.map_err(|e| e.to_string())?;
+        let i = match k {
+            Value::Integer(i) if i >= 1 => i as usize,
+            Value::Number(f) if f >= 1.0 && f.fract() == 0.0 => f as usize,
+            _ => return Err("non-array table found".into()),
+        };
+        max = max.max(i);
+        count += 1;
+    }
+    if count != max {
+        return Err("non-array table found".into());
+    }
+    for i in 1..=max {
+        let e: Value = t.raw_get(i).map_err(|e| e.to_string())?;
+        match &e {
+            Value::String(_) | Value::Integer(_) | Value::Number(_) => push_scalar(out, &e),
+            Value::Table(t) => push_table(out, t, depth + 1)?,
+            other => return Err(format!("bad data type {} found", other.type_name())),
+        }
+    }
+    Ok(())
+}
+
+/// The bytes send(data) sends: a string, number, boolean, nil or a nested
+/// array table of strings and numbers.
+pub(crate) fn send_data(v: &Value) -> ApiResult<Vec<u8>> {
+    let mut data = Vec::new();
+    match v {
+        Value::String(_)
+        | Value::Integer(_)
+        | Value::Number(_)
+        | Value::Boolean(_)
+        | Value::Nil => push_scalar(&mut data, v),
+        Value::Table(t) => {
+            if let Err(m) = push_table(&mut data, t, 0) {
+                return raise(format!("bad argument #2 to 'send' ({m})"));
+            }
+        }
+        other => {
+            return raise(format!(
+                "bad argument #2 to 'send' (string, number, boolean, nil, or array table expected, got {})",
+                type_name(other)
+            ))
+        }
+    }
+    Ok(data)
+}
+
+/// Where a connect / setpeername goes.
+pub(crate) enum Peer {
+    Addr(SockAddr),
+    /// A host name for the resolver.
+    Name(String),
+    Bad(String),
+}
+
+/// Parses a peer as ngx_parse_url does for cosockets: "unix:/path", an IP
+/// literal (IPv6 optionally in brackets), or a name to resolve.
+pub(crate) fn parse_peer(host: &[u8], port: u16) -> Peer {
+    let text = String::from_utf8_lossy(host).into_owned();
+    if let Some(path) = host.strip_prefix(b"unix:") {
+        return match SockAddr::unix(path) {
+            Some(a) => Peer::Addr(a),
+            None => Peer::Bad(format!(
+                "failed to parse host name \"{text}\": invalid host"
+            )),
+        };
+    }
+    let bare = text
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .unwrap_or(&text);
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        return Peer::Addr(SockAddr::from_ip(ip, port));
+    }
+    if host.is_empty() {
+        return Peer::Bad(format!("failed to parse host name \"{text}\": no host"));
+    }
+    Peer::Name(text)
+}
+
+/// settimeout's argument: ms, or None for "use the directive" (0 / negative
+/// / non-numbers, as lua_tonumber gives 0).
+pub(crate) fn timeout_value(v: &Value) -> Option<u64> {
+    let t = number_arg(v).unwrap_or(0.0) as i64;
+    (t > 0).then_some(t as u64)
+}
+
+/// What [`lookup`] found.
+pub(crate) enum Lookup {
+    Ready(SockAddr),
+    /// Resolving; the handler gets the answer.
+    Pending(crate::net::resolve::Resolving),
+    Failed(String),
+}
+
+/// The address of `host` (resolved with the request's `resolver` when it is
+/// a name).
+pub(crate) fn lookup(
+    r: Req,
+    host: &[u8],
+    port: u16,
+    target: std::rc::Weak<dyn crate::net::resolve::ResolveHandler>,
+) -> Lookup {
+    use crate::net::resolve::{self, Start};
+    match parse_peer(host, port) {
+        Peer::Addr(a) => Lookup::Ready(a),
+        Peer::Bad(m) => Lookup::Failed(m),
+        Peer::Name(text) => match resolve::start(&resolve::Resolver::of(r), host, port, target) {
+            Start::NoResolver => {
+                Lookup::Failed(format!("no resolver defined to resolve \"{text}\""))
+            }
+            Start::Failed(m) | Start::Done(Err(m)) => Lookup::Failed(m),
+            Start::Done(Ok(a)) => Lookup::Ready(a),
+            Start::Pending(p) => Lookup::Pending(p),
+        },
+    }
+}

@@ -1,0 +1,460 @@
+//! balancer_by_lua*: the upstream peer-selection hooks (lua-nginx-module's
+//! `ngx_http_lua_balancer.c`) and what `ngx.balancer` changes in them.
+//!
+//! The directive wraps the upstream's `init_upstream` (round robin unless
+//! another method came first); per request our `init_peer` wraps the
+//! original one and puts our `get`/`free` in front of the original peer
+//! callbacks. Modules configured later in the same `upstream {}` block
+//! (`keepalive`) wrap ours in turn, so their connection cache sees the peer
+//! Lua chose. `get` runs the Lua handler (phase/balancer.rs) on every try.
+
+use std::cell::Cell;
+use std::ffi::c_void;
+use std::ptr;
+
+use nginx_sys::{
+    ngx_array_push, ngx_conf_log_error, ngx_conf_t, ngx_http_conf_ctx_t, ngx_http_request_t,
+    ngx_http_upstream_conf_t, ngx_http_upstream_init_peer_pt, ngx_http_upstream_init_pt,
+    ngx_http_upstream_init_round_robin, ngx_http_upstream_module, ngx_http_upstream_server_t,
+    ngx_http_upstream_srv_conf_t, ngx_http_upstream_state_t, ngx_int_t, ngx_palloc, ngx_parse_url,
+    ngx_pcalloc, ngx_peer_connection_t, ngx_str_t, ngx_uint_t, ngx_url_t, sockaddr, socklen_t,
+};
+
+use super::conf::Conf;
+use super::request::Req;
+use crate::conf::SrvConf;
+
+const OK: ngx_int_t = nginx_sys::NGX_OK as ngx_int_t;
+const ERROR: ngx_int_t = nginx_sys::NGX_ERROR as ngx_int_t;
+const BUSY: ngx_int_t = nginx_sys::NGX_BUSY as ngx_int_t;
+const DECLINED: ngx_int_t = nginx_sys::NGX_DECLINED as ngx_int_t;
+
+/// What balancer_by_lua* wraps in one `upstream {}` block (in its SrvConf,
+/// which lives in the cycle pool as long as the upstream).
+pub struct Hooks {
+    orig_init_upstream: ngx_http_upstream_init_pt,
+    orig_init_peer: ngx_http_upstream_init_peer_pt,
+    /// The placeholder server added to an upstream without `server` lines:
+    /// picking it means Lua set no peer.
+    placeholder: *mut sockaddr,
+}
+
+impl Default for Hooks {
+    fn default() -> Self {
+        Hooks { orig_init_upstream: None, orig_init_peer: None, placeholder: ptr::null_mut() }
+    }
+}
+
+/// Per-request, per-upstream peer data (request pool).
+struct Peer {
+    conf: *const SrvConf,
+    request: *mut ngx_http_request_t,
+    data: *mut c_void,
+    get: nginx_sys::ngx_event_get_peer_pt,
+    free: nginx_sys::ngx_event_free_peer_pt,
+    set_session: nginx_sys::ngx_event_set_peer_session_pt,
+    save_session: nginx_sys::ngx_event_save_peer_session_pt,
+    /// Set by ngx.balancer.set_current_peer for the current try.
+    sockaddr: *mut sockaddr,
+    socklen: socklen_t,
+    name: *mut ngx_str_t,
+    more_tries: usize,
+    total_tries: usize,
+    last_state: ngx_uint_t,
+    cloned_conf: bool,
+    placeholder: *mut sockaddr,
+}
+
+thread_local! {
+    /// The peer data of the balancer handler running now (it cannot yield).
+    static CURRENT: Cell<*mut Peer> = const { Cell::new(ptr::null_mut()) };
+}
+
+fn conf_warn(cf: &Conf, msg: &str) {
+    // SAFETY: cf is live; "%*s" reads exactly len bytes.
+    unsafe {
+        ngx_conf_log_error(nginx_sys::NGX_LOG_WARN as usize, cf.raw(), 0, c"%*s".as_ptr(), msg.len(), msg.as_ptr())
+    }
+}
+
+/// Called by the balancer_by_lua* directive inside `upstream {}`.
+pub fn install_balancer(cf: &Conf, hooks: &mut Hooks) -> Result<(), String> {
+    // SAFETY: the directive runs in an upstream block, whose conf ctx holds
+    // the upstream module's srv conf; arrays and urls live in the cycle pool.
+    unsafe {
+        let ctx = (*cf.raw()).ctx as *mut ngx_http_conf_ctx_t;
+        let uscf = *(*ctx).srv_conf.add(ngx_http_upstream_module.ctx_index) as *mut ngx_http_upstream_srv_conf_t;
+        let servers = (*uscf).servers;
+        if !servers.is_null() && (*servers).nelts == 0 {
+            let us = ngx_array_push(servers) as *mut ngx_http_upstream_server_t;
+            if us.is_null() {
+                return Err("no memory".into());
+            }
+            ptr::write_bytes(us, 0, 1);
+            let mut url: ngx_url_t = std::mem::zeroed();
+            url.url = ngx_str_t { len: 7, data: c"0.0.0.1".as_ptr() as *mut u8 };
+            url.default_port = 80;
+            if ngx_parse_url((*cf.raw()).pool, &mut url) != OK || url.addrs.is_null() {
+                return Err("failed to set up the balancer's placeholder server".into());
+            }
+            (*us).name = url.url;
+            (*us).addrs = url.addrs;
+            (*us).naddrs = url.naddrs;
+            (*us).weight = 1;
+            hooks.placeholder = (*url.addrs).sockaddr;
+        }
+        if (*uscf).peer.init_upstream.is_some() {
+            conf_warn(cf, "load balancing method redefined");
+            hooks.orig_init_upstream = (*uscf).peer.init_upstream;
+        } else {
+            hooks.orig_init_upstream = Some(ngx_http_upstream_init_round_robin);
+        }
+        (*uscf).peer.init_upstream = Some(init_upstream);
+        (*uscf).flags = (nginx_sys::NGX_HTTP_UPSTREAM_CREATE
+            | nginx_sys::NGX_HTTP_UPSTREAM_WEIGHT
+            | nginx_sys::NGX_HTTP_UPSTREAM_MAX_FAILS
+            | nginx_sys::NGX_HTTP_UPSTREAM_FAIL_TIMEOUT
+            | nginx_sys::NGX_HTTP_UPSTREAM_DOWN) as ngx_uint_t;
+    }
+    Ok(())
+}
+
+/// Our SrvConf in an upstream's srv conf array.
+///
+/// # Safety
+/// `us` must be an upstream block's conf (its srv_conf set).
+unsafe fn srv_conf(us: *mut ngx_http_upstream_srv_conf_t) -> *mut SrvConf {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        let sc = (*us).srv_conf;
+        if sc.is_null() {
+            return ptr::null_mut();
+        }
+        *sc.add(crate::module::ctx_index()) as *mut SrvConf
+    }
+}
+
+unsafe extern "C" fn init_upstream(cf: *mut ngx_conf_t, us: *mut ngx_http_upstream_srv_conf_t) -> ngx_int_t {
+    // SAFETY: nginx passes a live cf and the upstream conf this hook was installed on.
+    crate::ffi::guard(unsafe { (*cf).log }, ERROR, || unsafe {
+        let conf = srv_conf(us);
+        if conf.is_null() {
+            return ERROR;
+        }
+        let hooks = &mut (*conf).balancer_hooks;
+        let orig = hooks.orig_init_upstream.unwrap_or(ngx_http_upstream_init_round_robin);
+        if orig(cf, us) != OK {
+            return ERROR;
+        }
+        hooks.orig_init_peer = (*us).peer.init;
+        (*us).peer.init = Some(init_peer);
+        OK
+    })
+}
+
+unsafe extern "C" fn init_peer(r: *mut ngx_http_request_t, us: *mut ngx_http_upstream_srv_conf_t) -> ngx_int_t {
+    // SAFETY: nginx passes a live request with r->upstream set.
+    let log = unsafe { (*(*r).connection).log };
+    crate::ffi::guard(log, ERROR, || unsafe {
+        let conf = srv_conf(us);
+        if conf.is_null() {
+            return ERROR;
+        }
+        let Some(orig) = (*conf).balancer_hooks.orig_init_peer else { return ERROR };
+        if orig(r, us) != OK {
+            return ERROR;
+        }
+        let u = (*r).upstream;
+        let bp = ngx_pcalloc((*r).pool, std::mem::size_of::<Peer>()) as *mut Peer;
+        if bp.is_null() {
+            return ERROR;
+        }
+        ptr::write(
+            bp,
+            Peer {
+                conf,
+                request: r,
+                data: (*u).peer.data,
+                get: (*u).peer.get,
+                free: (*u).peer.free,
+                set_session: (*u).peer.set_session,
+                save_session: (*u).peer.save_session,
+                sockaddr: ptr::null_mut(),
+                socklen: 0,
+                name: ptr::null_mut(),
+                more_tries: 0,
+                total_tries: 0,
+                last_state: 0,
+                cloned_conf: false,
+                placeholder: (*conf).balancer_hooks.placeholder,
+            },
+        );
+        (*u).peer.data = bp as *mut c_void;
+        (*u).peer.get = Some(get_peer);
+        (*u).peer.free = Some(free_peer);
+        (*u).peer.set_session = Some(set_session);
+        (*u).peer.save_session = Some(save_session);
+        OK
+    })
+}
+
+/// How the Lua handler ended (phase/balancer.rs).
+pub enum Decision {
+    /// Returned normally: use the peer it set, or the original method.
+    Continue,
+    /// `ngx.exit(code)`.
+    Exit(ngx_int_t),
+    /// An error, already logged.
+    Failed,
+}
+
+/// Clears CURRENT even if the handler unwinds.
+struct CurrentGuard(*mut Peer);
+
+impl Drop for CurrentGuard {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.0));
+    }
+}
+
+unsafe extern "C" fn get_peer(pc: *mut ngx_peer_connection_t, data: *mut c_void) -> ngx_int_t {
+    // SAFETY: nginx passes the peer connection and the data init_peer set.
+    let log = unsafe { (*pc).log };
+    crate::ffi::guard(log, ERROR, || unsafe {
+        let bp = data as *mut Peer;
+        let Some(req) = Req::from_raw((*bp).request) else { return ERROR };
+        (*bp).sockaddr = ptr::null_mut();
+        (*bp).socklen = 0;
+        (*bp).name = ptr::null_mut();
+        (*bp).more_tries = 0;
+        (*bp).total_tries += 1;
+        let Some(h) = (*(*bp).conf).balancer.as_ref() else { return ERROR };
+        let decision = {
+            let _restore = CurrentGuard(CURRENT.with(|c| c.replace(bp)));
+            crate::phase::balancer::run(req, h)
+        };
+        match decision {
+            Decision::Failed => return ERROR,
+            Decision::Exit(code) => {
+                if code == ERROR || code == BUSY || code == DECLINED {
+                    return code;
+                }
+                if code > OK {
+                    return ERROR;
+                }
+            }
+            Decision::Continue => {}
+        }
+        if !(*bp).sockaddr.is_null() && (*bp).socklen != 0 {
+            (*pc).sockaddr = (*bp).sockaddr;
+            (*pc).socklen = (*bp).socklen;
+            (*pc).name = (*bp).name;
+            (*pc).set_cached(0);
+            (*pc).connection = ptr::null_mut();
+            if (*bp).more_tries > 0 {
+                (*(*(*bp).request).upstream).peer.tries += (*bp).more_tries;
+            }
+            return OK;
+        }
+        let Some(orig) = (*bp).get else { return ERROR };
+        let rc = orig(pc, (*bp).data);
+        if rc == ERROR {
+            return rc;
+        }
+        if !(*bp).placeholder.is_null() && (*pc).sockaddr == (*bp).placeholder {
+            crate::ffi::log::error(nginx_sys::NGX_LOG_ERR as usize, (*pc).log, "lua balancer: no peer set");
+            return ERROR;
+        }
+        rc
+    })
+}
+
+unsafe extern "C" fn free_peer(pc: *mut ngx_peer_connection_t, data: *mut c_void, state: ngx_uint_t) {
+    // SAFETY: as in get_peer.
+    let log = unsafe { (*pc).log };
+    crate::ffi::guard(log, (), || unsafe {
+        let bp = data as *mut Peer;
+        if !(*bp).sockaddr.is_null() && (*bp).socklen != 0 {
+            (*bp).last_state = state;
+            if (*pc).tries > 0 {
+                (*pc).tries -= 1;
+            }
+            return;
+        }
+        if let Some(orig) = (*bp).free {
+            orig(pc, (*bp).data, state);
+        }
+    })
+}
+
+unsafe extern "C" fn set_session(pc: *mut ngx_peer_connection_t, data: *mut c_void) -> ngx_int_t {
+    // SAFETY: as in get_peer.
+    let log = unsafe { (*pc).log };
+    crate::ffi::guard(log, OK, || unsafe {
+        let bp = data as *mut Peer;
+        if !(*bp).sockaddr.is_null() {
+            return OK;
+        }
+        match (*bp).set_session {
+            Some(f) => f(pc, (*bp).data),
+            None => OK,
+        }
+    })
+}
+
+unsafe extern "C" fn save_session(pc: *mut ngx_peer_connection_t, data: *mut c_void) {
+    // SAFETY: as in get_peer.
+    let log = unsafe { (*pc).log };
+    crate::ffi::guard(log, (), || unsafe {
+        let bp = data as *mut Peer;
+        if !(*bp).sockaddr.is_null() {
+            return;
+        }
+        if let Some(f) = (*bp).save_session {
+            f(pc, (*bp).data)
+        }
+    })
+}
+
+/// Why an `ngx.balancer` call cannot act (returned to Lua as `nil, err`).
+pub fn check(r: Req, in_balancer: bool) -> Result<(), &'static str> {
+    // SAFETY: the request is alive (Req invariant).
+    if unsafe { r.get().upstream.is_null() } {
+        return Err("no upstream found");
+    }
+    if !in_balancer {
+        return Err("API disabled in the current context");
+    }
+    if current().is_null() {
+        return Err("no upstream peer data found");
+    }
+    Ok(())
+}
+
+fn current() -> *mut Peer {
+    CURRENT.with(|c| c.get())
+}
+
+/// `set_current_peer(addr, port)`: `addr` is an IP address (with an
+/// optional port) or `unix:/path`; host names are refused (no resolving).
+pub fn set_current_peer(r: Req, addr: &[u8], port: u16) -> Result<(), String> {
+    let bp = current();
+    // SAFETY: bp is the running handler's peer data; the url is parsed into
+    // request-pool memory, which outlives the upstream connection.
+    unsafe {
+        let pool = r.pool();
+        let data = ngx_palloc(pool, addr.len().max(1)) as *mut u8;
+        if data.is_null() {
+            return Err("no memory".into());
+        }
+        ptr::copy_nonoverlapping(addr.as_ptr(), data, addr.len());
+        let mut url: ngx_url_t = std::mem::zeroed();
+        url.url = ngx_str_t { len: addr.len(), data };
+        url.default_port = port;
+        url.set_uri_part(0);
+        url.set_no_resolve(1);
+        if ngx_parse_url(pool, &mut url) != OK {
+            if !url.err.is_null() {
+                return Err(std::ffi::CStr::from_ptr(url.err).to_string_lossy().into_owned());
+            }
+            return Err("failed to parse the address".into());
+        }
+        if url.addrs.is_null() || (*url.addrs).sockaddr.is_null() {
+            return Err("no host allowed".into());
+        }
+        (*bp).sockaddr = (*url.addrs).sockaddr;
+        (*bp).socklen = (*url.addrs).socklen;
+        (*bp).name = &mut (*url.addrs).name;
+    }
+    Ok(())
+}
+
+/// `set_more_tries(count)`: returns the warning when capped by
+/// `proxy_next_upstream_tries`.
+pub fn set_more_tries(r: Req, count: i64) -> Option<&'static str> {
+    let bp = current();
+    // SAFETY: checked by `check`: r->upstream and bp are set.
+    unsafe {
+        let u = r.get().upstream;
+        let mut max = (*(*u).conf).next_upstream_tries as i64;
+        if max == 0 {
+            max = 3;
+        }
+        let total = (*bp).total_tries as i64 + (*u).peer.tries as i64 - 1;
+        let (count, warn) = if total + count > max {
+            ((max - total).max(0), Some("reduced tries due to limit"))
+        } else {
+            (count.max(0), None)
+        };
+        (*bp).more_tries = count as usize;
+        warn
+    }
+}
+
+/// `get_last_failure()`: (state of the previous try: 0 none, 2 next,
+/// 4 failed; its status).
+pub fn last_failure(r: Req) -> (ngx_uint_t, ngx_uint_t) {
+    let bp = current();
+    // SAFETY: checked by `check`; upstream_states holds ngx_http_upstream_state_t.
+    unsafe {
+        let states = r.get().upstream_states;
+        let status = if !states.is_null() && (*states).nelts > 1 {
+            let elts = (*states).elts as *const ngx_http_upstream_state_t;
+            (*elts.add((*states).nelts - 2)).status
+        } else {
+            0
+        };
+        ((*bp).last_state, status)
+    }
+}
+
+/// `set_timeouts(connect, send, read)` in milliseconds (0 = keep): on a
+/// per-request copy of the upstream conf, so other requests are unaffected.
+pub fn set_timeouts(r: Req, connect: u64, send: u64, read: u64) -> Result<(), &'static str> {
+    let bp = current();
+    // SAFETY: checked by `check`; the copy lives in the request pool.
+    unsafe {
+        let u = r.get().upstream;
+        if !(*bp).cloned_conf {
+            let copy = ngx_palloc(r.pool(), std::mem::size_of::<ngx_http_upstream_conf_t>())
+                as *mut ngx_http_upstream_conf_t;
+            if copy.is_null() {
+                return Err("no memory");
+            }
+            ptr::copy_nonoverlapping((*u).conf, copy, 1);
+            (*u).conf = copy;
+            (*bp).cloned_conf = true;
+        }
+        let c = (*u).conf;
+        if connect > 0 {
+            (*c).connect_timeout = connect as nginx_sys::ngx_msec_t;
+        }
+        if send > 0 {
+            (*c).send_timeout = send as nginx_sys::ngx_msec_t;
+        }
+        if read > 0 {
+            (*c).read_timeout = read as nginx_sys::ngx_msec_t;
+        }
+    }
+    Ok(())
+}
+
+/// `recreate_request()`: rebuilds the upstream request (after Lua changed
+/// headers or the body in the balancer).
+pub fn recreate_request(r: Req) -> Result<(), Option<&'static str>> {
+    // SAFETY: checked by `check`; create_request is the upstream module's.
+    unsafe {
+        let rr = r.get();
+        let u = rr.upstream;
+        let Some(create) = (*u).create_request else { return Err(None) };
+        let body = if rr.request_body.is_null() { ptr::null_mut() } else { (*rr.request_body).bufs };
+        if !(*u).request_bufs.is_null() && (*u).request_bufs != body {
+            (*u).request_bufs = body;
+        }
+        if create(r.raw()) == OK {
+            Ok(())
+        } else {
+            Err(None)
+        }
+    }
+}
