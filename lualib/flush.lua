@@ -4,11 +4,15 @@
 local flush, raise, wait_marker = ...
 local yield = coroutine.yield
 
-ngx.flush = function(...)
-    local rc, err = flush(...)
-    raise(rc, err)
+-- Tail-called, so raise()'s level 3 is ngx.flush's caller.
+local function finish(rc, ...)
+    raise(rc, (...))
     if rc == wait_marker then
         return yield(wait_marker)
     end
-    return rc, err
+    return rc, ...
+end
+
+ngx.flush = function(...)
+    return finish(flush(...))
 end

@@ -25,6 +25,7 @@ local tostring = tostring
 local error = error
 local math_min = math.min
 local math_max = math.max
+local setmetatable = setmetatable
 
 ffi.cdef [[
 typedef struct {
@@ -50,6 +51,7 @@ ngx_lua_rs_regex_t *ngx_lua_rs_re_cache_get(void *st, int kind,
 int ngx_lua_rs_re_cache_put(void *st, int kind, const char *pat, size_t len,
     int opts, const char *tpl, size_t tpl_len, ngx_lua_rs_regex_t *re);
 int ngx_lua_rs_re_cache_empty(void *st);
+const int *ngx_lua_rs_re_generation(void *st);
 ngx_lua_rs_regex_t *ngx_lua_rs_re_retain(ngx_lua_rs_regex_t *re);
 void ngx_lua_rs_re_release(ngx_lua_rs_regex_t *re);
 int ngx_lua_rs_re_exec(void *st, ngx_lua_rs_regex_t *re, const char *subj,
@@ -111,6 +113,39 @@ local function bad_regex(regex, fname, level)
               type(regex)), level + 1)
 end
 
+-- An index of the Rust cache in Lua tables, so that a cache hit costs no
+-- FFI call: plain[flags][regex] and templ[flags][regex][template] hold
+-- borrowed handles. Any eviction from the Rust cache bumps its generation,
+-- and then the whole index is dropped. (Hits through the index do not
+-- refresh the Rust LRU order, so under churn eviction is closer to FIFO.)
+local generation = C.ngx_lua_rs_re_generation(st)
+local index_gen = generation[0]
+local plain_index = {}
+local templ_index = {}
+
+local function index_add(regex, flags, tpl, h)
+    if tpl then
+        local by_flags = templ_index[flags]
+        if not by_flags then
+            by_flags = {}
+            templ_index[flags] = by_flags
+        end
+        local by_regex = by_flags[regex]
+        if not by_regex then
+            by_regex = {}
+            by_flags[regex] = by_regex
+        end
+        by_regex[tpl] = h
+    else
+        local by_flags = plain_index[flags]
+        if not by_flags then
+            by_flags = {}
+            plain_index[flags] = by_flags
+        end
+        by_flags[regex] = h
+    end
+end
+
 local function free(h)
     re_release(ffi_gc(h, nil))
 end
@@ -127,8 +162,28 @@ local function get_regex(regex, flags, tpl)
         tpl_len = #tpl
     end
     if once then
+        if generation[0] ~= index_gen then
+            index_gen = generation[0]
+            plain_index = {}
+            templ_index = {}
+        end
+        if tpl then
+            local by_flags = templ_index[flags]
+            local by_regex = by_flags and by_flags[regex]
+            local h = by_regex and by_regex[tpl]
+            if h then
+                return h, false
+            end
+        else
+            local by_flags = plain_index[flags]
+            local h = by_flags and by_flags[regex]
+            if h then
+                return h, false
+            end
+        end
         local h = cache_get(st, kind, regex, #regex, flags, tpl, tpl_len)
         if h ~= nil then
+            index_add(regex, flags, tpl, h)
             return h, false
         end
     end
@@ -143,6 +198,12 @@ local function get_regex(regex, flags, tpl)
     if once and C.ngx_lua_rs_re_cache_put(st, kind, regex, #regex, flags, tpl,
                                           tpl_len, h) ~= 0
     then
+        if generation[0] ~= index_gen then
+            index_gen = generation[0]
+            plain_index = {}
+            templ_index = {}
+        end
+        index_add(regex, flags, tpl, h)
         return h, false
     end
     return ffi_gc(h, re_release), true
@@ -326,6 +387,43 @@ function re.find(subj, regex, opts, ctx, nth)
     return from + 1, to
 end
 
+-- gmatch iterators are callable tables, as in lua-resty-core.
+local gmatch_mt = {}
+
+gmatch_mt.__call = function(self)
+    local pos = self._pos
+    if not pos then
+        return nil
+    end
+    local h = self._re
+    local subj = self._subj
+    local len = #subj
+    local rc = re_exec(st, h, subj, len, pos)
+    if rc < 0 then
+        self._pos = nil
+        self._re = nil
+        free(h)
+        if rc == NOMATCH then
+            return nil
+        end
+        return nil, "pcre_exec() failed: " .. rc
+    end
+    local flags = self._flags
+    local res = collect(h, subj, flags)
+    local from, to = h.captures[0], h.captures[1]
+    if from == to then
+        to = step(subj, to, flags)
+        if to > len then
+            self._pos = nil
+            self._re = nil
+            free(h)
+            return res
+        end
+    end
+    self._pos = to
+    return res
+end
+
 function re.gmatch(subj, regex, opts)
     if type(subj) ~= "string" then
         subj = tostring(subj)
@@ -345,38 +443,8 @@ function re.gmatch(subj, regex, opts)
         -- keep a cached regex alive for as long as the iterator needs it
         h = ffi_gc(re_retain(h), re_release)
     end
-
-    local len = #subj
-    local pos = 0
-
-    return function()
-        if not pos then
-            return nil
-        end
-        local rc = re_exec(st, h, subj, len, pos)
-        if rc < 0 then
-            pos = nil
-            free(h)
-            h = nil
-            if rc == NOMATCH then
-                return nil
-            end
-            return nil, "pcre_exec() failed: " .. rc
-        end
-        local res = collect(h, subj, flags)
-        local from, to = h.captures[0], h.captures[1]
-        if from == to then
-            to = step(subj, to, flags)
-            if to > len then
-                pos = nil
-                free(h)
-                h = nil
-                return res
-            end
-        end
-        pos = to
-        return res
-    end
+    return setmetatable({ _re = h, _subj = subj, _flags = flags, _pos = 0 },
+                        gmatch_mt)
 end
 
 local function sub_func(subj, regex, repl, flags, global)
@@ -462,14 +530,12 @@ function re.sub(subj, regex, repl, opts)
         flags = opt_cache[opts] or parse_opts(opts, 2)
     end
     if type(repl) == "function" then
-        local s, n, err = sub_func(subj, regex, repl, flags, false)
-        return s, n, err
+        return sub_func(subj, regex, repl, flags, false)
     end
     if type(repl) ~= "string" then
         repl = tostring(repl)
     end
-    local s, n, err = sub_template(subj, regex, repl, flags, 0)
-    return s, n, err
+    return sub_template(subj, regex, repl, flags, 0)
 end
 
 function re.gsub(subj, regex, repl, opts)
@@ -484,14 +550,12 @@ function re.gsub(subj, regex, repl, opts)
         flags = opt_cache[opts] or parse_opts(opts, 2)
     end
     if type(repl) == "function" then
-        local s, n, err = sub_func(subj, regex, repl, flags, true)
-        return s, n, err
+        return sub_func(subj, regex, repl, flags, true)
     end
     if type(repl) ~= "string" then
         repl = tostring(repl)
     end
-    local s, n, err = sub_template(subj, regex, repl, flags, 1)
-    return s, n, err
+    return sub_template(subj, regex, repl, flags, 1)
 end
 
 -- require "ngx.re"

@@ -68,7 +68,12 @@ local stale = ffi_new("int[1]")
 local forcible = ffi_new("int[1]")
 local ttl_out = ffi_new("int64_t[1]")
 
-local function check_zone(zone)
+-- The dict's zone as a `void *` cdata, cached per dict table: LuaJIT's
+-- JIT cannot pass a lightuserdata (the dict's [1]) to a C function on
+-- 64-bit (NYI conversion), which would abort every trace.
+local ptrs = setmetatable({}, { __mode = "k" })
+
+local function zone_slow(zone)
     if type(zone) ~= "table" then
         error('bad "zone" argument', 3)
     end
@@ -76,11 +81,39 @@ local function check_zone(zone)
     if type(z) ~= "userdata" then
         error('bad "zone" argument', 3)
     end
-    return z
+    local p = ffi.cast("void *", z)
+    ptrs[zone] = p
+    return p
+end
+
+local function check_zone(zone)
+    local p = ptrs[zone]
+    if p then
+        return p
+    end
+    return zone_slow(zone)
 end
 
 local function bad_zone()
     error('bad "zone" argument', 3)
+end
+
+-- The value did not fit the scratch buffer: grow it and fetch again (kept
+-- out of get_helper so the hot path has no loop for the JIT to deal with).
+local function get_big(z, key, klen, get_stale)
+    local typ = RC_NEED_BUF
+    while typ == RC_NEED_BUF do
+        local need = tonumber(vlen[0])
+        local size = buf_size
+        while size < need do
+            size = size * 2
+        end
+        buf = ffi_new("unsigned char[?]", size)
+        buf_size = size
+        typ = c_get(z, key, klen, get_stale, buf, buf_size, vlen, num,
+                    uflags, stale)
+    end
+    return typ
 end
 
 local function get_helper(zone, key, get_stale)
@@ -101,16 +134,8 @@ local function get_helper(zone, key, get_stale)
 
     local typ = c_get(z, key, klen, get_stale, buf, buf_size, vlen, num,
                       uflags, stale)
-    while typ == RC_NEED_BUF do
-        local need = tonumber(vlen[0])
-        local size = buf_size
-        while size < need do
-            size = size * 2
-        end
-        buf = ffi_new("unsigned char[?]", size)
-        buf_size = size
-        typ = c_get(z, key, klen, get_stale, buf, buf_size, vlen, num,
-                    uflags, stale)
+    if typ == RC_NEED_BUF then
+        typ = get_big(z, key, klen, get_stale)
     end
 
     if typ == 0 then

@@ -11,7 +11,7 @@ use Test::Nginx::Socket::Lua;
 
 repeat_each(2);
 
-plan tests => repeat_each() * (blocks() * 3 + 10);
+plan tests => repeat_each() * (blocks() * 3 + 7);
 
 no_long_string();
 run_tests();
@@ -239,6 +239,7 @@ hello
     }
 --- udp_listen: $TEST_NGINX_RAND_PORT_2
 --- udp_reply: pong
+--- udp_reply_delay: 0.1
 --- request
 GET /t
 --- response_body

@@ -46,7 +46,9 @@ pub fn client_read(r: Req, ctx: &RequestCtx) {
             r.finalize(CLIENT_CLOSED);
         }
         Some((key, parent)) => {
-            let Some(vm) = crate::phase::request_vm(r) else { return };
+            let Some(vm) = crate::phase::request_vm(r) else {
+                return;
+            };
             let lua = &vm.lua;
             let func: Function = match lua.registry_value(&key) {
                 Ok(f) => f,
@@ -57,7 +59,11 @@ pub fn client_read(r: Req, ctx: &RequestCtx) {
             let slot = match sched::new_slot(lua, parent, CoState::New, Some(start)) {
                 Ok(s) => s,
                 Err(e) => {
-                    log::error(nginx_sys::NGX_LOG_ERR as usize, r.log(), &format!("lua: failed to create thread: {e}"));
+                    log::error(
+                        nginx_sys::NGX_LOG_ERR as usize,
+                        r.log(),
+                        &format!("lua: failed to create thread: {e}"),
+                    );
                     return;
                 }
             };
@@ -67,7 +73,11 @@ pub fn client_read(r: Req, ctx: &RequestCtx) {
                 cos.len() - 1
             };
             if log::enabled(nginx_sys::NGX_LOG_DEBUG as usize, r.log()) {
-                log::error(nginx_sys::NGX_LOG_DEBUG as usize, r.log(), "lua waking up the on_abort callback thread");
+                log::error(
+                    nginx_sys::NGX_LOG_DEBUG as usize,
+                    r.log(),
+                    "lua waking up the on_abort callback thread",
+                );
             }
             crate::phase::wake(r, co, MultiValue::new());
         }
@@ -76,9 +86,14 @@ pub fn client_read(r: Req, ctx: &RequestCtx) {
 
 fn on_abort(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
     let f = frame(lua, OUTPUT)?;
-    let Some(ctx) = RequestCtx::get(f.req) else { return raise("no request ctx found") };
+    let Some(ctx) = RequestCtx::get(f.req) else {
+        return raise("no request ctx found");
+    };
     let fail = |msg: &str| -> ApiResult<MultiValue> {
-        Ok(MultiValue::from_iter([Value::Nil, Value::String(lua.create_string(msg)?)]))
+        Ok(MultiValue::from_iter([
+            Value::Nil,
+            Value::String(lua.create_string(msg)?),
+        ]))
     };
     if ctx.on_abort_set.get() {
         return fail("duplicate call");

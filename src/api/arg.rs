@@ -26,13 +26,19 @@ fn index_of(key: &Value) -> Option<i64> {
 
 /// `ngx.arg[i]`.
 fn get(lua: &Lua, (_t, key): (Table, Value)) -> ApiResult<Value> {
-    let Some(f) = top(lua) else { return raise("no request found") };
+    let Some(f) = top(lua) else {
+        return raise("no request found");
+    };
     if f.phase != Phase::BodyFilter {
         return raise("API disabled in the current context");
     }
-    let Some(ctx) = RequestCtx::get(f.req) else { return raise("no request ctx found") };
+    let Some(ctx) = RequestCtx::get(f.req) else {
+        return raise("no request ctx found");
+    };
     match index_of(&key) {
-        Some(1) => Ok(Value::String(filter::with_chunk(&ctx.body, |b| lua.create_string(b))?)),
+        Some(1) => Ok(Value::String(filter::with_chunk(&ctx.body, |b| {
+            lua.create_string(b)
+        })?)),
         Some(2) => Ok(Value::Boolean(filter::eof(&ctx.body))),
         _ => Ok(Value::Nil),
     }
@@ -40,24 +46,41 @@ fn get(lua: &Lua, (_t, key): (Table, Value)) -> ApiResult<Value> {
 
 /// `ngx.arg[i] = v`.
 fn set(lua: &Lua, (_t, key, value): (Table, Value, Value)) -> ApiResult<()> {
-    let Some(f) = top(lua) else { return raise("no request object found") };
+    let Some(f) = top(lua) else {
+        return raise("no request object found");
+    };
     if f.phase != Phase::BodyFilter {
-        return raise(format!("API disabled in the context of {}", f.phase.context_name()));
+        return raise(format!(
+            "API disabled in the context of {}",
+            f.phase.context_name()
+        ));
     }
-    let Some(ctx) = RequestCtx::get(f.req) else { return raise("ctx not found") };
+    let Some(ctx) = RequestCtx::get(f.req) else {
+        return raise("ctx not found");
+    };
     let idx = match index_of(&key) {
         Some(i) => i,
         None => {
-            return raise(format!("bad argument #2 to '__newindex' (number expected, got {})", key.type_name()))
+            return raise(format!(
+                "bad argument #2 to '__newindex' (number expected, got {})",
+                key.type_name()
+            ))
         }
     };
     let r = match idx {
-        2 => filter::set_eof(f.req, &ctx.body, !matches!(value, Value::Nil | Value::Boolean(false))),
+        2 => filter::set_eof(
+            f.req,
+            &ctx.body,
+            !matches!(value, Value::Nil | Value::Boolean(false)),
+        ),
         1 => match value {
             Value::Nil => filter::set_chunk(f.req, &ctx.body, None),
             Value::String(s) => filter::set_chunk(f.req, &ctx.body, Some(&s.as_bytes())),
             v @ (Value::Integer(_) | Value::Number(_)) => {
-                let s = lua.coerce_string(v)?.map(|s| s.as_bytes().to_vec()).unwrap_or_default();
+                let s = lua
+                    .coerce_string(v)?
+                    .map(|s| s.as_bytes().to_vec())
+                    .unwrap_or_default();
                 filter::set_chunk(f.req, &ctx.body, Some(&s))
             }
             Value::Table(t) => {

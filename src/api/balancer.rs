@@ -47,7 +47,10 @@ fn set_current_peer(lua: &Lua, (addr, port): (Value, Value)) -> ApiResult<MultiV
         Value::String(s) => s.as_bytes().to_vec(),
         v @ (Value::Integer(_) | Value::Number(_)) => v.to_string()?.into_bytes(),
         other => {
-            return raise(format!("bad argument #1 to 'set_current_peer' (string expected, got {})", other.type_name()))
+            return raise(format!(
+                "bad argument #1 to 'set_current_peer' (string expected, got {})",
+                other.type_name()
+            ))
         }
     };
     let port = match port {
@@ -65,7 +68,10 @@ fn set_current_peer(lua: &Lua, (addr, port): (Value, Value)) -> ApiResult<MultiV
 
 fn set_more_tries(lua: &Lua, count: Value) -> ApiResult<MultiValue> {
     let Some(n) = number(&count) else {
-        return raise(format!("bad argument #1 to 'set_more_tries' (number expected, got {})", count.type_name()));
+        return raise(format!(
+            "bad argument #1 to 'set_more_tries' (number expected, got {})",
+            count.type_name()
+        ));
     };
     let r = match request(lua)? {
         Ok(r) => r,
@@ -90,7 +96,10 @@ fn get_last_failure(lua: &Lua, _: ()) -> ApiResult<MultiValue> {
         4 => "failed",
         _ => "unknown",
     };
-    Ok(MultiValue::from_iter([Value::String(lua.create_string(name)?), Value::Integer(status as i64)]))
+    Ok(MultiValue::from_iter([
+        Value::String(lua.create_string(name)?),
+        Value::Integer(status as i64),
+    ]))
 }
 
 fn timeout_ms(v: &Value, what: &str) -> ApiResult<u64> {
@@ -107,10 +116,18 @@ fn timeout_ms(v: &Value, what: &str) -> ApiResult<u64> {
 fn set_timeouts(lua: &Lua, (c, s, rd): (Value, Value, Value)) -> ApiResult<MultiValue> {
     // Argument errors come first, as in lua-resty-core (which checks for a
     // request, then the arguments, then calls into nginx).
-    if lua.app_data_ref::<Current>().and_then(|c| c.top()).is_none() {
+    if lua
+        .app_data_ref::<Current>()
+        .and_then(|c| c.top())
+        .is_none()
+    {
         return raise("no request found");
     }
-    let (c, s, rd) = (timeout_ms(&c, "connect")?, timeout_ms(&s, "send")?, timeout_ms(&rd, "read")?);
+    let (c, s, rd) = (
+        timeout_ms(&c, "connect")?,
+        timeout_ms(&s, "send")?,
+        timeout_ms(&rd, "read")?,
+    );
     let r = match request(lua)? {
         Ok(r) => r,
         Err(e) => return fail(lua, &[Value::Boolean(false)], e),
@@ -128,7 +145,11 @@ fn recreate_request(lua: &Lua, _: ()) -> ApiResult<MultiValue> {
     };
     match upstream::recreate_request(r) {
         Ok(()) => ok(Value::Boolean(true)),
-        Err(e) => fail(lua, &[Value::Nil], e.unwrap_or("failed to recreate the upstream request")),
+        Err(e) => fail(
+            lua,
+            &[Value::Nil],
+            e.unwrap_or("failed to recreate the upstream request"),
+        ),
     }
 }
 
@@ -143,5 +164,8 @@ pub(crate) fn inject(lua: &Lua, _ngx: &Table) -> mlua::Result<()> {
     m.raw_set("recreate_request", function(lua, recreate_request)?)?;
     let package: Table = lua.globals().get("package")?;
     let preload: Table = package.get("preload")?;
-    preload.set("ngx.balancer", lua.create_function(move |_, _: MultiValue| Ok(m.clone()))?)
+    preload.set(
+        "ngx.balancer",
+        lua.create_function(move |_, _: MultiValue| Ok(m.clone()))?,
+    )
 }

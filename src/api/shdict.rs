@@ -28,14 +28,19 @@ fn mv(lua: &Lua, vals: Vec<Value>) -> ApiResult<MultiValue> {
 }
 
 fn nil_err(lua: &Lua, msg: &str) -> ApiResult<MultiValue> {
-    mv(lua, vec![Value::Nil, Value::String(lua.create_string(msg)?)])
+    mv(
+        lua,
+        vec![Value::Nil, Value::String(lua.create_string(msg)?)],
+    )
 }
 
 /// The zone of a dict object (first argument), or upstream's error.
 fn zone_arg<'a>(args: &[Value], known: &[usize]) -> ApiResult<&'a Zone> {
-    let Some(Value::Table(t)) = args.first() else { return raise_plain("bad \"zone\" argument") };
+    let Some(Value::Table(t)) = args.first() else {
+        return raise_plain("bad \"zone\" argument");
+    };
     let p = match t.raw_get::<Value>(1)? {
-        Value::LightUserData(LightUserData(p)) => p as *const c_void,
+        Value::LightUserData(LightUserData(p)) => p as usize,
         _ => return raise_plain("bad \"zone\" argument"),
     };
     match Zone::from_known(p, known) {
@@ -51,10 +56,17 @@ fn key_arg(lua: &Lua, v: &Value, fname: &str) -> ApiResult<Result<Vec<u8>, &'sta
         Value::String(s) => s.as_bytes().to_vec(),
         Value::Integer(_) | Value::Number(_) => match lua.coerce_string(v.clone())? {
             Some(s) => s.as_bytes().to_vec(),
-            None => return raise_plain(format!("bad argument #1 to '{fname}' (string expected, got number)")),
+            None => {
+                return raise_plain(format!(
+                    "bad argument #1 to '{fname}' (string expected, got number)"
+                ))
+            }
         },
         other => {
-            return raise_plain(format!("bad argument #1 to '{fname}' (string expected, got {})", other.type_name()))
+            return raise_plain(format!(
+                "bad argument #1 to '{fname}' (string expected, got {})",
+                other.type_name()
+            ))
         }
     };
     if s.is_empty() {
@@ -69,7 +81,10 @@ fn key_arg(lua: &Lua, v: &Value, fname: &str) -> ApiResult<Result<Vec<u8>, &'sta
 fn push(lua: &Lua, args: MultiValue, known: &[usize], left: bool) -> ApiResult<MultiValue> {
     let args: Vec<Value> = args.into_iter().collect();
     if args.len() != 3 {
-        return raise_plain(format!("expecting 3 arguments, but only seen {}", args.len()));
+        return raise_plain(format!(
+            "expecting 3 arguments, but only seen {}",
+            args.len()
+        ));
     }
     let z = zone_arg(&args, known)?;
     let fname = if left { "lpush" } else { "rpush" };
@@ -92,9 +107,13 @@ fn push(lua: &Lua, args: MultiValue, known: &[usize], left: bool) -> ApiResult<M
     match z.with(|s| s.push(h, &key, left, val, now)) {
         None => raise_plain("bad \"zone\" argument"),
         Some(Ok(n)) => mv(lua, vec![Value::Number(n as f64)]),
-        Some(Err(store::Error::NoMemory)) => {
-            mv(lua, vec![Value::Boolean(false), Value::String(lua.create_string("no memory")?)])
-        }
+        Some(Err(store::Error::NoMemory)) => mv(
+            lua,
+            vec![
+                Value::Boolean(false),
+                Value::String(lua.create_string("no memory")?),
+            ],
+        ),
         Some(Err(e)) => nil_err(lua, e.message()),
     }
 }
@@ -102,7 +121,10 @@ fn push(lua: &Lua, args: MultiValue, known: &[usize], left: bool) -> ApiResult<M
 fn pop(lua: &Lua, args: MultiValue, known: &[usize], left: bool) -> ApiResult<MultiValue> {
     let args: Vec<Value> = args.into_iter().collect();
     if args.len() != 2 {
-        return raise_plain(format!("expecting 2 arguments, but only seen {}", args.len()));
+        return raise_plain(format!(
+            "expecting 2 arguments, but only seen {}",
+            args.len()
+        ));
     }
     let z = zone_arg(&args, known)?;
     let fname = if left { "lpop" } else { "rpop" };
@@ -127,7 +149,10 @@ fn count_arg(lua: &Lua, args: &[Value], fname: &str, default: usize) -> ApiResul
         None => Ok(default),
         Some(v) => match lua.coerce_number(v.clone())? {
             Some(n) => Ok(if n <= 0.0 { 0 } else { n as usize }),
-            None => raise_plain(format!("bad argument #1 to '{fname}' (number expected, got {})", v.type_name())),
+            None => raise_plain(format!(
+                "bad argument #1 to '{fname}' (number expected, got {})",
+                v.type_name()
+            )),
         },
     }
 }
@@ -135,7 +160,10 @@ fn count_arg(lua: &Lua, args: &[Value], fname: &str, default: usize) -> ApiResul
 fn flush_expired(lua: &Lua, args: MultiValue, known: &[usize]) -> ApiResult<MultiValue> {
     let args: Vec<Value> = args.into_iter().collect();
     if args.is_empty() || args.len() > 2 {
-        return raise_plain(format!("expecting 1 or 2 argument(s), but saw {}", args.len()));
+        return raise_plain(format!(
+            "expecting 1 or 2 argument(s), but saw {}",
+            args.len()
+        ));
     }
     let z = zone_arg(&args, known)?;
     let max = count_arg(lua, &args, "flush_expired", 0)?;
@@ -149,12 +177,17 @@ fn flush_expired(lua: &Lua, args: MultiValue, known: &[usize]) -> ApiResult<Mult
 fn get_keys(lua: &Lua, args: MultiValue, known: &[usize]) -> ApiResult<MultiValue> {
     let args: Vec<Value> = args.into_iter().collect();
     if args.is_empty() || args.len() > 2 {
-        return raise_plain(format!("expecting 1 or 2 argument(s), but saw {}", args.len()));
+        return raise_plain(format!(
+            "expecting 1 or 2 argument(s), but saw {}",
+            args.len()
+        ));
     }
     let z = zone_arg(&args, known)?;
     let max = count_arg(lua, &args, "get_keys", 1024)?;
     let now = now_ms();
-    let Some(keys) = z.with(|s| s.keys(max, now)) else { return raise_plain("bad \"zone\" argument") };
+    let Some(keys) = z.with(|s| s.keys(max, now)) else {
+        return raise_plain("bad \"zone\" argument");
+    };
     let t = lua.create_table_with_capacity(keys.len(), 0)?;
     for (i, k) in keys.into_iter().enumerate() {
         t.raw_set(i + 1, lua.create_string(k)?)?;
@@ -179,18 +212,35 @@ pub(crate) fn install(lua: &Lua, zones: &[*mut Zone]) -> mlua::Result<()> {
     let cold = lua.create_table()?;
     for (name, left) in [("lpush", true), ("rpush", false)] {
         let k = known.clone();
-        cold.raw_set(name, super::function(lua, move |lua, args: MultiValue| push(lua, args, &k, left))?)?;
+        cold.raw_set(
+            name,
+            super::function(lua, move |lua, args: MultiValue| push(lua, args, &k, left))?,
+        )?;
     }
     for (name, left) in [("lpop", true), ("rpop", false)] {
         let k = known.clone();
-        cold.raw_set(name, super::function(lua, move |lua, args: MultiValue| pop(lua, args, &k, left))?)?;
+        cold.raw_set(
+            name,
+            super::function(lua, move |lua, args: MultiValue| pop(lua, args, &k, left))?,
+        )?;
     }
     let k = known.clone();
-    cold.raw_set("flush_expired", super::function(lua, move |lua, args: MultiValue| flush_expired(lua, args, &k))?)?;
+    cold.raw_set(
+        "flush_expired",
+        super::function(lua, move |lua, args: MultiValue| {
+            flush_expired(lua, args, &k)
+        })?,
+    )?;
     let k = known.clone();
-    cold.raw_set("get_keys", super::function(lua, move |lua, args: MultiValue| get_keys(lua, args, &k))?)?;
+    cold.raw_set(
+        "get_keys",
+        super::function(lua, move |lua, args: MultiValue| get_keys(lua, args, &k))?,
+    )?;
 
-    let chunk = lua.load(include_str!("../../lualib/shdict.lua")).set_name("=ngx_lua_rs.shdict").into_function()?;
+    let chunk = lua
+        .load(include_str!("../../lualib/shdict.lua"))
+        .set_name("=ngx_lua_rs.shdict")
+        .into_function()?;
     let mt: Table = chunk.call(cold)?;
     lua.set_named_registry_value(INSTALLED_KEY, &mt)?;
 
@@ -200,7 +250,7 @@ pub(crate) fn install(lua: &Lua, zones: &[*mut Zone]) -> mlua::Result<()> {
         let dict = lua.create_table_with_capacity(1, 0)?;
         dict.raw_set(1, LightUserData(z as *mut c_void))?;
         dict.set_metatable(Some(mt.clone()))?;
-        shared.raw_set(lua.create_string(Zone::name_of(z))?, dict)?;
+        shared.raw_set(lua.create_string(Zone::name_of(z as usize, &known))?, dict)?;
     }
     Ok(())
 }

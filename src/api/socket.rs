@@ -94,6 +94,25 @@ pub(crate) fn on_request_end(r: Req, done: impl FnOnce() + 'static) {
     }
 }
 
+/// The userdata of type `U` behind a socket object `self` (slot 1 of the
+/// object table), through `get`; None when the object has none.
+pub(crate) fn object<U: 'static, R>(
+    v: Option<&Value>,
+    fname: &str,
+    get: impl FnOnce(&U) -> R,
+) -> ApiResult<Option<R>> {
+    match v {
+        Some(Value::Table(t)) => match t.raw_get::<Value>(1)? {
+            Value::UserData(ud) => Ok(ud.borrow::<U>().ok().map(|u| get(&u))),
+            _ => Ok(None),
+        },
+        other => raise(format!(
+            "bad argument #1 to '{fname}' (table expected, got {})",
+            other.map(type_name).unwrap_or("no value")
+        )),
+    }
+}
+
 /// Lua's own type names (luaL_typename): integers are "number".
 pub(crate) fn type_name(v: &Value) -> &'static str {
     match v {

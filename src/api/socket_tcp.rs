@@ -539,16 +539,7 @@ impl ResolveHandler for TcpSock {
 
 /// The socket behind `self` (slot 1 of the object table).
 fn sock_of(v: Option<&Value>, fname: &str) -> ApiResult<Option<Rc<TcpSock>>> {
-    match v {
-        Some(Value::Table(t)) => match t.raw_get::<Value>(1)? {
-            Value::UserData(ud) => Ok(ud.borrow::<SockUd>().ok().map(|s| s.0.clone())),
-            _ => Ok(None),
-        },
-        other => raise(format!(
-            "bad argument #1 to '{fname}' (table expected, got {})",
-            other.map(type_name).unwrap_or("no value")
-        )),
-    }
+    socket::object(v, fname, |s: &SockUd| s.0.clone())
 }
 
 /// Checks that the socket may be used by the running request.
@@ -1332,8 +1323,11 @@ fn req_socket(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
     if raw {
         match info.body_rest {
             Some(n) if n > 0 => {
-                return to_lua(lua, fail("pending request body reading in some other thread"))
-                    .map_err(Into::into)
+                return to_lua(
+                    lua,
+                    fail("pending request body reading in some other thread"),
+                )
+                .map_err(Into::into)
             }
             Some(_) => {}
             None => {
@@ -1383,9 +1377,17 @@ fn req_socket(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
     let sock = TcpSock::new(SockConf::of(r));
     {
         let mut st = sock.st.borrow_mut();
-        st.owner = Some(Owner { req: r, alive: true });
+        st.owner = Some(Owner {
+            req: r,
+            alive: true,
+        });
         st.conn = Some(conn);
-        st.down = Some(Down { req: r, raw, rest, keepalive });
+        st.down = Some(Down {
+            req: r,
+            raw,
+            rest,
+            keepalive,
+        });
     }
     let weak = Rc::downgrade(&sock);
     socket::on_request_end(r, move || {

@@ -15,6 +15,7 @@ use super::socket::{
 };
 use super::{raise, raw_function, subtable, ApiResult};
 use crate::ffi::log;
+use crate::ffi::request::Req;
 use crate::module;
 use crate::net::addr::SockAddr;
 use crate::net::conn::{strerror, Conn, Io, IoEvent, IoHandler};
@@ -87,9 +88,9 @@ struct UdpUd(Rc<UdpSock>);
 impl UserData for UdpUd {}
 
 impl UdpSock {
-    fn connect(&self, st: &mut State, addr: &SockAddr, log: *mut nginx_sys::ngx_log_t) -> Ret {
+    fn connect(&self, st: &mut State, addr: &SockAddr, r: Req) -> Ret {
         let target: Weak<dyn IoHandler> = self.me.clone();
-        match udp::connect(addr, log, target) {
+        match udp::connect(addr, r, target) {
             Ok(c) => {
                 st.conn = Some(c);
                 Ret::Int(1)
@@ -119,7 +120,9 @@ impl IoHandler for UdpSock {
             return;
         }
         let done = {
-            let Ok(mut st) = self.st.try_borrow_mut() else { return };
+            let Ok(mut st) = self.st.try_borrow_mut() else {
+                return;
+            };
             let Some(w) = st.waiter.take() else { return };
             if ev.timedout {
                 st.log("lua udp socket read timed out");
@@ -153,16 +156,18 @@ impl IoHandler for UdpSock {
 impl ResolveHandler for UdpSock {
     fn on_resolved(self: Rc<Self>, res: Resolved) {
         let done = {
-            let Ok(mut st) = self.st.try_borrow_mut() else { return };
+            let Ok(mut st) = self.st.try_borrow_mut() else {
+                return;
+            };
             let st = &mut *st;
             st.resolving = None;
-            let log = match st.owner {
-                Some(o) if o.alive => o.req.log(),
+            let req = match st.owner {
+                Some(o) if o.alive => o.req,
                 _ => return,
             };
             let r = match res {
                 Err(e) => fail(e),
-                Ok(addr) => self.connect(st, &addr, log),
+                Ok(addr) => self.connect(st, &addr, req),
             };
             st.waiter.take().map(|w| (w, r))
         };
@@ -174,16 +179,7 @@ impl ResolveHandler for UdpSock {
 
 /// The socket behind `self` (slot 1 of the object table).
 fn sock_of(v: Option<&Value>, fname: &str) -> ApiResult<Option<Rc<UdpSock>>> {
-    match v {
-        Some(Value::Table(t)) => match t.raw_get::<Value>(1)? {
-            Value::UserData(ud) => Ok(ud.borrow::<UdpUd>().ok().map(|s| s.0.clone())),
-            _ => Ok(None),
-        },
-        other => raise(format!(
-            "bad argument #1 to '{fname}' (table expected, got {})",
-            other.map(type_name).unwrap_or("no value")
-        )),
-    }
+    socket::object(v, fname, |s: &UdpUd| s.0.clone())
 }
 
 fn closed_log(lua: &Lua, what: &str, sock: Option<&Rc<UdpSock>>) {
@@ -191,11 +187,16 @@ fn closed_log(lua: &Lua, what: &str, sock: Option<&Rc<UdpSock>>) {
     if !module::request_loc_conf(f.req.raw()).socket_log_errors() {
         return;
     }
-    let u = sock.map(|s| Rc::as_ptr(s) as *const ()).unwrap_or(std::ptr::null());
+    let u = sock
+        .map(|s| Rc::as_ptr(s) as *const ())
+        .unwrap_or(std::ptr::null());
     log::error(
         ERR,
         f.req.log(),
-        &format!("attempt to {what} data on a closed socket: u:{u:p}, c:{:p}", std::ptr::null::<()>()),
+        &format!(
+            "attempt to {what} data on a closed socket: u:{u:p}, c:{:p}",
+            std::ptr::null::<()>()
+        ),
     );
 }
 
@@ -244,7 +245,9 @@ fn setpeername(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
     let port = match a.get(2) {
         None => 0,
         Some(v) => match integer_arg(v) {
-            Some(p) if !(0..=65535).contains(&p) => return ret(lua, fail(format!("bad port number: {p}"))),
+            Some(p) if !(0..=65535).contains(&p) => {
+                return ret(lua, fail(format!("bad port number: {p}")))
+            }
             Some(p) => p as u16,
             None => {
                 return raise(format!(
@@ -269,7 +272,10 @@ fn setpeername(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
     let mut st = sock.st.borrow_mut();
     let st = &mut *st;
     if st.owner.is_none() {
-        st.owner = Some(Owner { req: f.req, alive: true });
+        st.owner = Some(Owner {
+            req: f.req,
+            alive: true,
+        });
         let weak = Rc::downgrade(&sock);
         socket::on_request_end(f.req, move || {
             if let Some(s) = weak.upgrade() {
@@ -282,7 +288,7 @@ fn setpeername(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
     st.log_errors = l.socket_log_errors();
     let target: Weak<dyn ResolveHandler> = sock.me.clone();
     let r = match socket::lookup(f.req, &host, port, target) {
-        Lookup::Ready(addr) => sock.connect(st, &addr, f.req.log()),
+        Lookup::Ready(addr) => sock.connect(st, &addr, f.req),
         Lookup::Failed(m) => fail(m),
         Lookup::Pending(p) => {
             st.resolving = Some(p);
@@ -308,14 +314,18 @@ fn send(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
         closed_log(lua, "send", sock.as_ref());
         return ret(lua, fail("closed"));
     }
-    let Some(sock) = sock else { return ret(lua, fail("closed")) };
+    let Some(sock) = sock else {
+        return ret(lua, fail("closed"));
+    };
     let st = sock.st.borrow();
     socket::check_owner(st.owner, &f)?;
     if st.waiter.is_some() {
         return ret(lua, fail("socket busy"));
     }
     let data = send_data(&a[1])?;
-    let Some(conn) = st.conn.as_ref() else { return ret(lua, fail("closed")) };
+    let Some(conn) = st.conn.as_ref() else {
+        return ret(lua, fail("closed"));
+    };
     let r = match conn.send(&data) {
         Io::Done(n) if n == data.len() => Ret::Int(1),
         Io::Done(_) => fail("partial write"),
@@ -342,7 +352,9 @@ fn receive(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
         closed_log(lua, "receive", sock.as_ref());
         return ret(lua, fail("closed"));
     }
-    let Some(sock) = sock else { return ret(lua, fail("closed")) };
+    let Some(sock) = sock else {
+        return ret(lua, fail("closed"));
+    };
     let mut st = sock.st.borrow_mut();
     socket::check_owner(st.owner, &f)?;
     if st.waiter.is_some() {

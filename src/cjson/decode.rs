@@ -45,41 +45,23 @@ pub trait Sink {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodeError(pub String);
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A token's kind; its payload (number, string, error text) is in the
+/// [`Lexer`], so tokens stay one byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tok {
     ObjBegin,
     ObjEnd,
     ArrBegin,
     ArrEnd,
     Str,
-    Number(f64, bool),
-    Bool(bool),
+    Number,
+    True,
+    False,
     Null,
     Colon,
     Comma,
     End,
-    Error(&'static str),
-}
-
-impl Tok {
-    /// How lua-cjson names a token it did not expect.
-    fn name(self) -> &'static str {
-        match self {
-            Tok::ObjBegin => "T_OBJ_BEGIN",
-            Tok::ObjEnd => "T_OBJ_END",
-            Tok::ArrBegin => "T_ARR_BEGIN",
-            Tok::ArrEnd => "T_ARR_END",
-            Tok::Str => "T_STRING",
-            Tok::Number(_, true) => "T_INTEGER",
-            Tok::Number(_, false) => "T_NUMBER",
-            Tok::Bool(_) => "T_BOOLEAN",
-            Tok::Null => "T_NULL",
-            Tok::Colon => "T_COLON",
-            Tok::Comma => "T_COMMA",
-            Tok::End => "T_END",
-            Tok::Error(what) => what,
-        }
-    }
+    Error,
 }
 
 struct Lexer<'a> {
@@ -93,6 +75,11 @@ struct Lexer<'a> {
     /// The last string's bytes in `data` when it had none.
     plain: (usize, usize),
     escaped: bool,
+    /// The last number and whether it had no fraction or exponent.
+    num: f64,
+    int: bool,
+    /// What the last error token was.
+    err: &'static str,
 }
 
 #[inline]
@@ -130,6 +117,31 @@ impl<'a> Lexer<'a> {
             v = (v << 4) | hexval(self.at(i + k))?;
         }
         Some(v)
+    }
+
+    /// How lua-cjson names a token it did not expect.
+    fn name(&self, t: Tok) -> &'static str {
+        match t {
+            Tok::ObjBegin => "T_OBJ_BEGIN",
+            Tok::ObjEnd => "T_OBJ_END",
+            Tok::ArrBegin => "T_ARR_BEGIN",
+            Tok::ArrEnd => "T_ARR_END",
+            Tok::Str => "T_STRING",
+            Tok::Number if self.int => "T_INTEGER",
+            Tok::Number => "T_NUMBER",
+            Tok::True | Tok::False => "T_BOOLEAN",
+            Tok::Null => "T_NULL",
+            Tok::Colon => "T_COLON",
+            Tok::Comma => "T_COMMA",
+            Tok::End => "T_END",
+            Tok::Error => self.err,
+        }
+    }
+
+    fn error(&mut self, at: usize, what: &'static str) -> Tok {
+        self.index = at;
+        self.err = what;
+        Tok::Error
     }
 
     /// `\uXXXX` (or a surrogate pair) at `pos`: appends UTF-8, advances.
@@ -173,10 +185,7 @@ impl<'a> Lexer<'a> {
             let c = self.at(self.pos);
             match c {
                 b'"' => break,
-                0 => {
-                    self.index = self.pos;
-                    return Tok::Error("unexpected end of string");
-                }
+                0 => return self.error(self.pos, "unexpected end of string"),
                 b'\\' => {
                     let e = match self.at(self.pos + 1) {
                         b'"' => b'"',
@@ -191,13 +200,9 @@ impl<'a> Lexer<'a> {
                             if self.unicode_escape() {
                                 continue;
                             }
-                            self.index = self.pos;
-                            return Tok::Error("invalid unicode escape code");
+                            return self.error(self.pos, "invalid unicode escape code");
                         }
-                        _ => {
-                            self.index = self.pos;
-                            return Tok::Error("invalid escape code");
-                        }
+                        _ => return self.error(self.pos, "invalid escape code"),
                     };
                     self.scratch.push(e);
                     self.pos += 2;
@@ -247,21 +252,16 @@ impl<'a> Lexer<'a> {
     }
 
     fn number(&mut self) -> Tok {
+        // (A NUL byte, which ends the input, is never part of a number.)
         let rest = &self.data[self.pos.min(self.data.len())..];
-        // A NUL byte ends the input.
-        let rest = match rest.iter().position(|&b| b == 0) {
-            Some(n) => &rest[..n],
-            None => rest,
-        };
         match number::parse(rest) {
             Some(p) => {
                 self.pos += p.len;
-                Tok::Number(p.value, p.integer)
+                self.num = p.value;
+                self.int = p.integer;
+                Tok::Number
             }
-            None => {
-                self.index = self.pos;
-                Tok::Error("invalid number")
-            }
+            None => self.error(self.pos, "invalid number"),
         }
     }
 
@@ -269,6 +269,7 @@ impl<'a> Lexer<'a> {
         self.data.get(self.pos..self.pos + w.len()) == Some(w)
     }
 
+    #[inline]
     fn next(&mut self) -> Tok {
         while matches!(self.at(self.pos), b' ' | b'\t' | b'\n' | b'\r') {
             self.pos += 1;
@@ -293,32 +294,32 @@ impl<'a> Lexer<'a> {
             b'"' => self.string(),
             b'-' | b'0'..=b'9' => {
                 if !self.opts.invalid_numbers && self.is_invalid_number() {
-                    return Tok::Error("invalid number");
+                    return self.error(self.pos, "invalid number");
                 }
                 self.number()
             }
             b't' | b'f' | b'n' | b'i' | b'I' | b'N' | b'+' => {
                 if self.starts_with(b"true") {
                     self.pos += 4;
-                    Tok::Bool(true)
+                    Tok::True
                 } else if self.starts_with(b"false") {
                     self.pos += 5;
-                    Tok::Bool(false)
+                    Tok::False
                 } else if self.starts_with(b"null") {
                     self.pos += 4;
                     Tok::Null
                 } else if self.opts.invalid_numbers && self.is_invalid_number() {
                     self.number()
                 } else {
-                    Tok::Error("invalid token")
+                    self.error(self.pos, "invalid token")
                 }
             }
-            _ => Tok::Error("invalid token"),
+            _ => self.error(self.pos, "invalid token"),
         }
     }
 
     fn fail(&self, expected: &str, tok: Tok) -> DecodeError {
-        DecodeError(format!("Expected {expected} but found {} at character {}", tok.name(), self.index + 1))
+        DecodeError(format!("Expected {expected} but found {} at character {}", self.name(tok), self.index + 1))
     }
 }
 
@@ -332,7 +333,8 @@ pub fn decode<S: Sink>(data: &[u8], opts: DecodeOptions, scratch: &mut Vec<u8>, 
     if data.len() >= 2 && (data[0] == 0 || data[1] == 0) {
         return Err(DecodeError("JSON parser does not support UTF-16 or UTF-32".into()));
     }
-    let mut lx = Lexer { data, pos: 0, index: 0, opts, scratch, plain: (0, 0), escaped: false };
+    let mut lx =
+        Lexer { data, pos: 0, index: 0, opts, scratch, plain: (0, 0), escaped: false, num: 0.0, int: false, err: "" };
     let mut stack: Vec<Frame> = Vec::new();
     let too_deep = |depth: usize, pos: usize| {
         DecodeError(format!("Found too many nested data structures ({depth}) at character {pos}"))
@@ -342,8 +344,9 @@ pub fn decode<S: Sink>(data: &[u8], opts: DecodeOptions, scratch: &mut Vec<u8>, 
         // `tok` must start a value.
         match tok {
             Tok::Str => sink.string(lx.str_bytes()),
-            Tok::Number(n, _) => sink.number(n),
-            Tok::Bool(b) => sink.boolean(b),
+            Tok::Number => sink.number(lx.num),
+            Tok::True => sink.boolean(true),
+            Tok::False => sink.boolean(false),
             Tok::Null => sink.null(),
             Tok::ObjBegin => {
                 let depth = stack.len() + 1;

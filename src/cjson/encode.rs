@@ -151,7 +151,9 @@ impl ArrayScan {
     /// Returns false as soon as the table cannot be an array.
     pub fn key(&mut self, k: Option<f64>) -> bool {
         match k {
-            Some(k) if k >= 1.0 && k.floor() == k => {
+            // Past i32 (and +inf) lua-cjson's C int overflows; treat as a
+            // non-array key.
+            Some(k) if k >= 1.0 && k.floor() == k && k <= f64::from(i32::MAX) => {
                 if k > self.max {
                     self.max = k;
                 }
@@ -167,8 +169,7 @@ impl ArrayScan {
     pub fn finish(self, opts: &EncodeOptions) -> Result<Shape, EncodeError> {
         let ratio = f64::from(opts.sparse_ratio);
         let sparse = opts.sparse_ratio > 0 && self.max > self.items * ratio && self.max > f64::from(opts.sparse_safe);
-        // Indices past i32 would make a gigantic array: treat as sparse.
-        if sparse || self.max > f64::from(i32::MAX) {
+        if sparse {
             if !opts.sparse_convert {
                 return Err(cannot("table", "excessively sparse array"));
             }

@@ -113,6 +113,9 @@ pub fn parse(s: &[u8]) -> Option<Parsed> {
         let value = if span[0] == b'-' { -f } else { f };
         return Some(Parsed { value, len: i, integer });
     }
+    if let Some(value) = fast_decimal(span, int_start) {
+        return Some(Parsed { value, len: i, integer });
+    }
     // The span is ASCII digits, sign, '.', 'e' only: valid UTF-8, and a form
     // Rust's correctly rounded parser accepts (as glibc's strtod rounds).
     let text = std::str::from_utf8(span).ok()?;
@@ -121,6 +124,31 @@ pub fn parse(s: &[u8]) -> Option<Parsed> {
         (len == span.len()).then_some(v)
     })?;
     Some(Parsed { value, len: i, integer })
+}
+
+/// `d+.d*` with at most 15 significant digits and no exponent: the digits
+/// and the power of ten are exact doubles, so one IEEE division rounds
+/// correctly (Clinger's fast path), as strtod would.
+fn fast_decimal(span: &[u8], int_start: usize) -> Option<f64> {
+    let digits = &span[int_start..];
+    if digits.len() > 16 {
+        return None;
+    }
+    let mut m: u64 = 0;
+    let mut frac: Option<usize> = None;
+    for (k, &d) in digits.iter().enumerate() {
+        match d {
+            b'0'..=b'9' => m = m * 10 + u64::from(d - b'0'),
+            b'.' if frac.is_none() => frac = Some(digits.len() - k - 1),
+            _ => return None,
+        }
+    }
+    let f = frac.unwrap_or(0);
+    if digits.len() - usize::from(frac.is_some()) > 15 {
+        return None;
+    }
+    let v = m as f64 / POW10[f];
+    Some(if span[0] == b'-' { -v } else { v })
 }
 
 #[cfg(test)]
@@ -146,7 +174,8 @@ mod tests {
         assert_eq!(f(123456789012345.0, 15), "123456789012345");
         assert_eq!(f(1e14, 14), "1e+14");
         assert_eq!(f(0.1 + 0.2, 14), "0.3");
-        assert_eq!(f(0.1 + 0.2, 16), "0.3000000000000000");
+        assert_eq!(f(0.1 + 0.2, 16), "0.3");
+        assert_eq!(f(0.1 + 0.2, 17), "0.30000000000000004");
         assert_eq!(f(1.0 / 3.0, 3), "0.333");
         assert_eq!(f(f64::MIN_POSITIVE, 14), "2.2250738585072e-308");
         assert_eq!(f(i64::MIN as f64, 14), "-9.2233720368548e+18");

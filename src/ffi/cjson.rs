@@ -126,7 +126,8 @@ unsafe extern "C-unwind" fn encode_raw(l: *mut lua_State) -> c_int {
             }
             None => &mut local,
         };
-        let enc = Encoder { l, opts: settings.encode };
+        let marker = 0u8;
+        let enc = Encoder { l, opts: settings.encode, stack_base: std::ptr::addr_of!(marker) as usize };
         let r = catch_unwind(AssertUnwindSafe(|| enc.value(out, 0).map(|_| ())));
         match r {
             Ok(Ok(())) => {
@@ -148,7 +149,13 @@ unsafe extern "C-unwind" fn encode_raw(l: *mut lua_State) -> c_int {
 struct Encoder {
     l: *mut lua_State,
     opts: EncodeOptions,
+    /// Address of a local in `encode_raw`, to bound the C stack we use.
+    stack_base: usize,
 }
+
+/// The most C stack one encode may use for its recursion over nested tables
+/// (LuaJIT's 8000-slot limit for a C function would allow ~4000 levels).
+const STACK_BUDGET: usize = 1 << 20;
 
 impl Encoder {
     /// Writes the value on top of the stack; `Ok(false)` when it was
@@ -196,7 +203,9 @@ impl Encoder {
         // SAFETY: the table is at -1; three more slots (key, value, and a
         // metatable) are checked for; every push is popped before return.
         unsafe {
-            if depth > self.opts.max_depth || ffi::lua_checkstack(l, 3) == 0 {
+            let marker = 0u8;
+            let used = self.stack_base.abs_diff(std::ptr::addr_of!(marker) as usize);
+            if depth > self.opts.max_depth || used > STACK_BUDGET || ffi::lua_checkstack(l, 3) == 0 {
                 return Err(encode::too_deep(depth));
             }
             let has_mt = ffi::lua_getmetatable(l, -1) != 0;
@@ -337,7 +346,7 @@ unsafe extern "C-unwind" fn decode_raw(l: *mut lua_State) -> c_int {
             Some(b) => b,
             None => &mut local,
         };
-        let mut sink = LuaSink { l, array_mt: settings.decode_array_with_array_mt };
+        let mut sink = LuaSink { l, array_mt: settings.decode_array_with_array_mt, frames: Vec::new() };
         let r = catch_unwind(AssertUnwindSafe(|| decode::decode(data, settings.decode, scratch, &mut sink)));
         // A huge document's scratch is not kept.
         if scratch.capacity() > 1 << 20 {
@@ -357,47 +366,142 @@ unsafe extern "C-unwind" fn decode_raw(l: *mut lua_State) -> c_int {
     }
 }
 
+/// Members a container keeps on the stack before its table is made: small
+/// containers (the common case) get a table of the exact size, with no
+/// rehashing as it fills; bigger ones are filled as they come.
+const MAX_PENDING: u32 = 64;
+
+/// Stack slots kept free while reading: a member (key, value, nested
+/// table) plus what `make_table` needs.
+const ROOM: c_int = 6;
+
+/// A container being read.
+struct Frame {
+    /// Stack index of its first pending value (where its table will go).
+    base: c_int,
+    /// Members read but not yet stored.
+    pending: u32,
+    /// Its table exists (at `base`) and members go straight into it.
+    made: bool,
+    array: bool,
+}
+
 /// Builds Lua values on the stack of a running `decode_raw`.
 struct LuaSink {
     l: *mut lua_State,
     array_mt: bool,
+    frames: Vec<Frame>,
+}
+
+impl LuaSink {
+    fn begin(&mut self, array: bool) -> bool {
+        // SAFETY: reserves ROOM slots (lua-cjson reserves 3 per level:
+        // table, key, value; `make_table` may need 3 more); nothing is
+        // pushed here.
+        unsafe {
+            if ffi::lua_checkstack(self.l, ROOM) == 0 {
+                return false;
+            }
+            let base = ffi::lua_gettop(self.l) + 1;
+            self.frames.push(Frame { base, pending: 0, made: false, array });
+        }
+        true
+    }
+
+    /// Makes the innermost container's table from its pending members
+    /// (the stack above `base`), leaving the table at `base`.
+    fn make_table(&mut self) {
+        let l = self.l;
+        let array_mt = self.array_mt;
+        let Some(f) = self.frames.last_mut() else { return };
+        let n = f.pending as c_int;
+        // SAFETY: the pending members are exactly the slots base..top (the
+        // reader's event order); the table is inserted below them and they
+        // are popped into it, so the stack ends at base. The last check
+        // (in `begin` or `item`) left ROOM slots, the member read since used
+        // at most 2, so the table and two pushvalue copies fit.
+        unsafe {
+            if f.array {
+                ffi::lua_createtable(l, n, 0);
+                if array_mt {
+                    ffi::lua_pushvalue(l, UP_ARRAY_MT);
+                    ffi::lua_setmetatable(l, -2);
+                }
+                ffi::lua_insert(l, f.base);
+                for i in (1..=n).rev() {
+                    ffi::lua_rawseti_(l, f.base, i);
+                }
+            } else {
+                ffi::lua_createtable(l, 0, n);
+                ffi::lua_insert(l, f.base);
+                // In document order: with a repeated key the last one wins.
+                for j in 0..n {
+                    ffi::lua_pushvalue(l, f.base + 1 + 2 * j);
+                    ffi::lua_pushvalue(l, f.base + 2 + 2 * j);
+                    ffi::lua_rawset(l, f.base);
+                }
+                ffi::lua_settop(l, f.base);
+            }
+        }
+        f.pending = 0;
+        f.made = true;
+    }
+
+    /// A member was read (its value, and key, are on top).
+    fn item(&mut self, index: i32) {
+        let l = self.l;
+        let Some(f) = self.frames.last_mut() else { return };
+        if f.made {
+            // SAFETY: stack is ..., table (at base), [key,] value.
+            unsafe {
+                if f.array {
+                    ffi::lua_rawseti_(l, -2, index);
+                } else {
+                    ffi::lua_rawset(l, -3);
+                }
+            }
+            return;
+        }
+        f.pending += 1;
+        if f.pending >= MAX_PENDING {
+            self.make_table();
+            return;
+        }
+        // SAFETY: only asks for room for the next member (and a table).
+        if unsafe { ffi::lua_checkstack(l, ROOM) } == 0 {
+            self.make_table();
+        }
+    }
+
+    fn end(&mut self) {
+        if self.frames.last().is_some_and(|f| !f.made) {
+            self.make_table();
+        }
+        self.frames.pop();
+    }
 }
 
 impl Sink for LuaSink {
     fn begin_array(&mut self) -> bool {
-        // SAFETY: 2 slots (table, value) are checked for before pushing.
-        unsafe {
-            if ffi::lua_checkstack(self.l, 2) == 0 {
-                return false;
-            }
-            ffi::lua_createtable(self.l, 0, 0);
-            if self.array_mt {
-                ffi::lua_pushvalue(self.l, UP_ARRAY_MT);
-                ffi::lua_setmetatable(self.l, -2);
-            }
-        }
-        true
+        self.begin(true)
     }
     fn begin_object(&mut self) -> bool {
-        // SAFETY: 3 slots (table, key, value) are checked for before pushing.
-        unsafe {
-            if ffi::lua_checkstack(self.l, 3) == 0 {
-                return false;
-            }
-            ffi::lua_createtable(self.l, 0, 0);
-        }
-        true
+        self.begin(false)
     }
-    fn end_array(&mut self) {}
-    fn end_object(&mut self) {}
+    fn end_array(&mut self) {
+        self.end();
+    }
+    fn end_object(&mut self) {
+        self.end();
+    }
     fn key(&mut self, k: &[u8]) {
-        // SAFETY: slot reserved by begin_object.
+        // SAFETY: a slot is reserved (begin or item reserved 3).
         unsafe {
             ffi::lua_pushlstring_(self.l, k.as_ptr().cast(), k.len());
         }
     }
     fn string(&mut self, s: &[u8]) {
-        // SAFETY: slot reserved by begin_* (or LUA_MINSTACK at top level).
+        // SAFETY: as `key` (or LUA_MINSTACK at top level).
         unsafe {
             ffi::lua_pushlstring_(self.l, s.as_ptr().cast(), s.len());
         }
@@ -415,11 +519,9 @@ impl Sink for LuaSink {
         unsafe { ffi::lua_pushlightuserdata(self.l, std::ptr::null_mut()) }
     }
     fn array_item(&mut self, index: i32) {
-        // SAFETY: stack is ..., array, value (the reader's event order).
-        unsafe { ffi::lua_rawseti_(self.l, -2, index) }
+        self.item(index);
     }
     fn object_item(&mut self) {
-        // SAFETY: stack is ..., object, key (a string), value.
-        unsafe { ffi::lua_rawset(self.l, -3) }
+        self.item(0);
     }
 }

@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use nginx_sys::{
     ngx_alloc_chain_link, ngx_buf_t, ngx_chain_add_copy, ngx_chain_t, ngx_chain_update_chains,
-    ngx_create_temp_buf, ngx_http_filter_finalize_request, ngx_http_request_t, ngx_int_t, ngx_pcalloc,
-    NGX_HTTP_LOWLEVEL_BUFFERED, NGX_LOWLEVEL_BUFFERED,
+    ngx_create_temp_buf, ngx_http_filter_finalize_request, ngx_http_request_t, ngx_int_t,
+    ngx_pcalloc, NGX_HTTP_LOWLEVEL_BUFFERED, NGX_LOWLEVEL_BUFFERED,
 };
 
 use super::request::Req;
@@ -72,6 +72,7 @@ pub fn next_header(r: Req) -> ngx_int_t {
 }
 
 /// Calls the next body filter.
+#[allow(clippy::not_unsafe_ptr_arg_deref)] // `input` comes from nginx's filter call
 pub fn next_body(r: Req, input: *mut ngx_chain_t) -> ngx_int_t {
     let f = NEXT_BODY.load(Ordering::Relaxed);
     if f == 0 {
@@ -193,7 +194,11 @@ fn get_free_buf(r: Req, st: &BodyState, size: usize) -> *mut ngx_chain_t {
         if !head.is_null() {
             let b = (*head).buf;
             let (start, end) = ((*b).start, (*b).end);
-            let cap = if start.is_null() { 0 } else { end.offset_from(start) as usize };
+            let cap = if start.is_null() {
+                0
+            } else {
+                end.offset_from(start) as usize
+            };
             if cap >= size || (cap == 0 && size > 0) {
                 st.free.set((*head).next);
                 (*head).next = ptr::null_mut();
@@ -379,7 +384,13 @@ fn socket_buffered(r: Req) -> bool {
 /// The body filter: queues `input`, lets `run` (the Lua handler, which
 /// reads and replaces the chain through `ngx.arg`) see it, then passes the
 /// result on. `run` returns false to fail the request.
-pub fn body_filter(r: Req, input: *mut ngx_chain_t, st: &BodyState, run: impl FnOnce() -> bool) -> ngx_int_t {
+#[allow(clippy::not_unsafe_ptr_arg_deref)] // `input` comes from nginx's filter call
+pub fn body_filter(
+    r: Req,
+    input: *mut ngx_chain_t,
+    st: &BodyState,
+    run: impl FnOnce() -> bool,
+) -> ngx_int_t {
     let mut input = input;
     if st.seen_last.get() {
         // SAFETY: `input` is the chain nginx passed to this filter.

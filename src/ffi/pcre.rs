@@ -173,6 +173,10 @@ pub struct ReOut {
 
 /// The regex state of one Lua VM (owned by the VM through api::re).
 pub struct ReState {
+    /// Bumped whenever a regex leaves the cache: lualib/ngx_re.lua keeps a
+    /// Lua-table index of cached handles (so a hit costs no FFI call) and
+    /// drops it when this changes.
+    generation: c_int,
     cache: LruCache<Vec<u8>, NonNull<Regex>>,
     max_entries: usize,
     warned: bool,
@@ -196,9 +200,17 @@ impl ReState {
         k.extend_from_slice(tpl);
     }
 
-    fn release_all(&mut self) {
-        while let Some((_, re)) = self.cache.pop_lru() {
+    /// Evicts the least recently used regex.
+    fn evict(&mut self) {
+        if let Some((_, re)) = self.cache.pop_lru() {
+            self.generation = self.generation.wrapping_add(1);
             release(re.as_ptr());
+        }
+    }
+
+    fn release_all(&mut self) {
+        while !self.cache.is_empty() {
+            self.evict();
         }
     }
 }
@@ -209,6 +221,7 @@ pub fn new_state() -> *mut ReState {
     // null (out of memory), which pcre2_match accepts as "defaults".
     let mctx = unsafe { pcre2_match_context_create_8(ptr::null_mut()) };
     Box::into_raw(Box::new(ReState {
+        generation: 0,
         cache: LruCache::unbounded(),
         max_entries: 1024,
         warned: false,
@@ -227,9 +240,7 @@ pub fn configure_state(st: *mut ReState, max_entries: usize, match_limit: usize)
     let st = unsafe { &mut *st };
     st.max_entries = max_entries;
     while st.cache.len() > max_entries {
-        if let Some((_, re)) = st.cache.pop_lru() {
-            release(re.as_ptr());
-        }
+        st.evict();
     }
     if match_limit > 0 && !st.mctx.is_null() {
         // SAFETY: mctx is our live match context.
@@ -611,20 +622,26 @@ pub extern "C" fn ngx_lua_rs_re_cache_put(
                     &format!("lua exceeding regex cache max entries ({})", st.max_entries),
                 );
             }
-            if let Some((_, old)) = st.cache.pop_lru() {
-                release(old.as_ptr());
-            }
+            st.evict();
         }
         st.cache_key(kind, pat, opts, tpl);
         let key = st.key.clone();
         if let Some((_, old)) = st.cache.push(key, re) {
             if old != re {
+                st.generation = st.generation.wrapping_add(1);
                 release(old.as_ptr());
             }
         }
         st.ever_cached = true;
         1
     })
+}
+
+/// Where the cache generation lives (see [`ReState`]); stable for the VM's life.
+#[unsafe(no_mangle)]
+pub extern "C" fn ngx_lua_rs_re_generation(st: *mut ReState) -> *const c_int {
+    // SAFETY: the VM's state, boxed: the field's address never changes.
+    unsafe { ptr::addr_of!((*st).generation) }
 }
 
 /// 1 while nothing was ever cached.

@@ -105,6 +105,12 @@ impl Req {
         // nginx prints the status line from status_line if set: clear it so
         // the new status wins.
         r.headers_out.status_line.len = 0;
+        if s == 101 {
+            // nginx has no reason phrase for 1xx codes; lua-nginx-module
+            // supplies this one (websocket handshakes).
+            const LINE: &[u8] = b"101 Switching Protocols";
+            r.headers_out.status_line = ngx_str_t { len: LINE.len(), data: LINE.as_ptr() as *mut u8 };
+        }
     }
 
     /// Copies `bytes` into the request pool as an `ngx_str_t`.

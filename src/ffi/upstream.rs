@@ -41,7 +41,11 @@ pub struct Hooks {
 
 impl Default for Hooks {
     fn default() -> Self {
-        Hooks { orig_init_upstream: None, orig_init_peer: None, placeholder: ptr::null_mut() }
+        Hooks {
+            orig_init_upstream: None,
+            orig_init_peer: None,
+            placeholder: ptr::null_mut(),
+        }
     }
 }
 
@@ -73,7 +77,14 @@ thread_local! {
 fn conf_warn(cf: &Conf, msg: &str) {
     // SAFETY: cf is live; "%*s" reads exactly len bytes.
     unsafe {
-        ngx_conf_log_error(nginx_sys::NGX_LOG_WARN as usize, cf.raw(), 0, c"%*s".as_ptr(), msg.len(), msg.as_ptr())
+        ngx_conf_log_error(
+            nginx_sys::NGX_LOG_WARN as usize,
+            cf.raw(),
+            0,
+            c"%*s".as_ptr(),
+            msg.len(),
+            msg.as_ptr(),
+        )
     }
 }
 
@@ -83,7 +94,8 @@ pub fn install_balancer(cf: &Conf, hooks: &mut Hooks) -> Result<(), String> {
     // the upstream module's srv conf; arrays and urls live in the cycle pool.
     unsafe {
         let ctx = (*cf.raw()).ctx as *mut ngx_http_conf_ctx_t;
-        let uscf = *(*ctx).srv_conf.add(ngx_http_upstream_module.ctx_index) as *mut ngx_http_upstream_srv_conf_t;
+        let uscf = *(*ctx).srv_conf.add(ngx_http_upstream_module.ctx_index)
+            as *mut ngx_http_upstream_srv_conf_t;
         let servers = (*uscf).servers;
         if !servers.is_null() && (*servers).nelts == 0 {
             let us = ngx_array_push(servers) as *mut ngx_http_upstream_server_t;
@@ -92,7 +104,10 @@ pub fn install_balancer(cf: &Conf, hooks: &mut Hooks) -> Result<(), String> {
             }
             ptr::write_bytes(us, 0, 1);
             let mut url: ngx_url_t = std::mem::zeroed();
-            url.url = ngx_str_t { len: 7, data: c"0.0.0.1".as_ptr() as *mut u8 };
+            url.url = ngx_str_t {
+                len: 7,
+                data: c"0.0.0.1".as_ptr() as *mut u8,
+            };
             url.default_port = 80;
             if ngx_parse_url((*cf.raw()).pool, &mut url) != OK || url.addrs.is_null() {
                 return Err("failed to set up the balancer's placeholder server".into());
@@ -134,67 +149,85 @@ unsafe fn srv_conf(us: *mut ngx_http_upstream_srv_conf_t) -> *mut SrvConf {
     }
 }
 
-unsafe extern "C" fn init_upstream(cf: *mut ngx_conf_t, us: *mut ngx_http_upstream_srv_conf_t) -> ngx_int_t {
+unsafe extern "C" fn init_upstream(
+    cf: *mut ngx_conf_t,
+    us: *mut ngx_http_upstream_srv_conf_t,
+) -> ngx_int_t {
     // SAFETY: nginx passes a live cf and the upstream conf this hook was installed on.
-    crate::ffi::guard(unsafe { (*cf).log }, ERROR, || unsafe {
-        let conf = srv_conf(us);
-        if conf.is_null() {
-            return ERROR;
+    crate::ffi::guard(unsafe { (*cf).log }, ERROR, || {
+        // SAFETY: nginx calls this hook with live arguments of the types it was installed for;
+        // the peer data is the Peer that init_peer put in the request pool.
+        unsafe {
+            let conf = srv_conf(us);
+            if conf.is_null() {
+                return ERROR;
+            }
+            let hooks = &mut (*conf).balancer_hooks;
+            let orig = hooks
+                .orig_init_upstream
+                .unwrap_or(ngx_http_upstream_init_round_robin);
+            if orig(cf, us) != OK {
+                return ERROR;
+            }
+            hooks.orig_init_peer = (*us).peer.init;
+            (*us).peer.init = Some(init_peer);
+            OK
         }
-        let hooks = &mut (*conf).balancer_hooks;
-        let orig = hooks.orig_init_upstream.unwrap_or(ngx_http_upstream_init_round_robin);
-        if orig(cf, us) != OK {
-            return ERROR;
-        }
-        hooks.orig_init_peer = (*us).peer.init;
-        (*us).peer.init = Some(init_peer);
-        OK
     })
 }
 
-unsafe extern "C" fn init_peer(r: *mut ngx_http_request_t, us: *mut ngx_http_upstream_srv_conf_t) -> ngx_int_t {
+unsafe extern "C" fn init_peer(
+    r: *mut ngx_http_request_t,
+    us: *mut ngx_http_upstream_srv_conf_t,
+) -> ngx_int_t {
     // SAFETY: nginx passes a live request with r->upstream set.
     let log = unsafe { (*(*r).connection).log };
-    crate::ffi::guard(log, ERROR, || unsafe {
-        let conf = srv_conf(us);
-        if conf.is_null() {
-            return ERROR;
+    crate::ffi::guard(log, ERROR, || {
+        // SAFETY: nginx calls this hook with live arguments of the types it was installed for;
+        // the peer data is the Peer that init_peer put in the request pool.
+        unsafe {
+            let conf = srv_conf(us);
+            if conf.is_null() {
+                return ERROR;
+            }
+            let Some(orig) = (*conf).balancer_hooks.orig_init_peer else {
+                return ERROR;
+            };
+            if orig(r, us) != OK {
+                return ERROR;
+            }
+            let u = (*r).upstream;
+            let bp = ngx_pcalloc((*r).pool, std::mem::size_of::<Peer>()) as *mut Peer;
+            if bp.is_null() {
+                return ERROR;
+            }
+            ptr::write(
+                bp,
+                Peer {
+                    conf,
+                    request: r,
+                    data: (*u).peer.data,
+                    get: (*u).peer.get,
+                    free: (*u).peer.free,
+                    set_session: (*u).peer.set_session,
+                    save_session: (*u).peer.save_session,
+                    sockaddr: ptr::null_mut(),
+                    socklen: 0,
+                    name: ptr::null_mut(),
+                    more_tries: 0,
+                    total_tries: 0,
+                    last_state: 0,
+                    cloned_conf: false,
+                    placeholder: (*conf).balancer_hooks.placeholder,
+                },
+            );
+            (*u).peer.data = bp as *mut c_void;
+            (*u).peer.get = Some(get_peer);
+            (*u).peer.free = Some(free_peer);
+            (*u).peer.set_session = Some(set_session);
+            (*u).peer.save_session = Some(save_session);
+            OK
         }
-        let Some(orig) = (*conf).balancer_hooks.orig_init_peer else { return ERROR };
-        if orig(r, us) != OK {
-            return ERROR;
-        }
-        let u = (*r).upstream;
-        let bp = ngx_pcalloc((*r).pool, std::mem::size_of::<Peer>()) as *mut Peer;
-        if bp.is_null() {
-            return ERROR;
-        }
-        ptr::write(
-            bp,
-            Peer {
-                conf,
-                request: r,
-                data: (*u).peer.data,
-                get: (*u).peer.get,
-                free: (*u).peer.free,
-                set_session: (*u).peer.set_session,
-                save_session: (*u).peer.save_session,
-                sockaddr: ptr::null_mut(),
-                socklen: 0,
-                name: ptr::null_mut(),
-                more_tries: 0,
-                total_tries: 0,
-                last_state: 0,
-                cloned_conf: false,
-                placeholder: (*conf).balancer_hooks.placeholder,
-            },
-        );
-        (*u).peer.data = bp as *mut c_void;
-        (*u).peer.get = Some(get_peer);
-        (*u).peer.free = Some(free_peer);
-        (*u).peer.set_session = Some(set_session);
-        (*u).peer.save_session = Some(save_session);
-        OK
     })
 }
 
@@ -220,69 +253,89 @@ impl Drop for CurrentGuard {
 unsafe extern "C" fn get_peer(pc: *mut ngx_peer_connection_t, data: *mut c_void) -> ngx_int_t {
     // SAFETY: nginx passes the peer connection and the data init_peer set.
     let log = unsafe { (*pc).log };
-    crate::ffi::guard(log, ERROR, || unsafe {
-        let bp = data as *mut Peer;
-        let Some(req) = Req::from_raw((*bp).request) else { return ERROR };
-        (*bp).sockaddr = ptr::null_mut();
-        (*bp).socklen = 0;
-        (*bp).name = ptr::null_mut();
-        (*bp).more_tries = 0;
-        (*bp).total_tries += 1;
-        let Some(h) = (*(*bp).conf).balancer.as_ref() else { return ERROR };
-        let decision = {
-            let _restore = CurrentGuard(CURRENT.with(|c| c.replace(bp)));
-            crate::phase::balancer::run(req, h)
-        };
-        match decision {
-            Decision::Failed => return ERROR,
-            Decision::Exit(code) => {
-                if code == ERROR || code == BUSY || code == DECLINED {
-                    return code;
+    crate::ffi::guard(log, ERROR, || {
+        // SAFETY: nginx calls this hook with live arguments of the types it was installed for;
+        // the peer data is the Peer that init_peer put in the request pool.
+        unsafe {
+            let bp = data as *mut Peer;
+            let Some(req) = Req::from_raw((*bp).request) else {
+                return ERROR;
+            };
+            (*bp).sockaddr = ptr::null_mut();
+            (*bp).socklen = 0;
+            (*bp).name = ptr::null_mut();
+            (*bp).more_tries = 0;
+            (*bp).total_tries += 1;
+            let Some(h) = (*(*bp).conf).balancer.as_ref() else {
+                return ERROR;
+            };
+            let decision = {
+                let _restore = CurrentGuard(CURRENT.with(|c| c.replace(bp)));
+                crate::phase::balancer::run(req, h)
+            };
+            match decision {
+                Decision::Failed => return ERROR,
+                Decision::Exit(code) => {
+                    if code == ERROR || code == BUSY || code == DECLINED {
+                        return code;
+                    }
+                    if code > OK {
+                        return ERROR;
+                    }
                 }
-                if code > OK {
-                    return ERROR;
+                Decision::Continue => {}
+            }
+            if !(*bp).sockaddr.is_null() && (*bp).socklen != 0 {
+                (*pc).sockaddr = (*bp).sockaddr;
+                (*pc).socklen = (*bp).socklen;
+                (*pc).name = (*bp).name;
+                (*pc).set_cached(0);
+                (*pc).connection = ptr::null_mut();
+                if (*bp).more_tries > 0 {
+                    (*(*(*bp).request).upstream).peer.tries += (*bp).more_tries;
                 }
+                return OK;
             }
-            Decision::Continue => {}
-        }
-        if !(*bp).sockaddr.is_null() && (*bp).socklen != 0 {
-            (*pc).sockaddr = (*bp).sockaddr;
-            (*pc).socklen = (*bp).socklen;
-            (*pc).name = (*bp).name;
-            (*pc).set_cached(0);
-            (*pc).connection = ptr::null_mut();
-            if (*bp).more_tries > 0 {
-                (*(*(*bp).request).upstream).peer.tries += (*bp).more_tries;
+            let Some(orig) = (*bp).get else { return ERROR };
+            let rc = orig(pc, (*bp).data);
+            if rc == ERROR {
+                return rc;
             }
-            return OK;
+            if !(*bp).placeholder.is_null() && (*pc).sockaddr == (*bp).placeholder {
+                crate::ffi::log::error(
+                    nginx_sys::NGX_LOG_ERR as usize,
+                    (*pc).log,
+                    "lua balancer: no peer set",
+                );
+                return ERROR;
+            }
+            rc
         }
-        let Some(orig) = (*bp).get else { return ERROR };
-        let rc = orig(pc, (*bp).data);
-        if rc == ERROR {
-            return rc;
-        }
-        if !(*bp).placeholder.is_null() && (*pc).sockaddr == (*bp).placeholder {
-            crate::ffi::log::error(nginx_sys::NGX_LOG_ERR as usize, (*pc).log, "lua balancer: no peer set");
-            return ERROR;
-        }
-        rc
     })
 }
 
-unsafe extern "C" fn free_peer(pc: *mut ngx_peer_connection_t, data: *mut c_void, state: ngx_uint_t) {
+unsafe extern "C" fn free_peer(
+    pc: *mut ngx_peer_connection_t,
+    data: *mut c_void,
+    state: ngx_uint_t,
+) {
     // SAFETY: as in get_peer.
     let log = unsafe { (*pc).log };
-    crate::ffi::guard(log, (), || unsafe {
-        let bp = data as *mut Peer;
-        if !(*bp).sockaddr.is_null() && (*bp).socklen != 0 {
-            (*bp).last_state = state;
-            if (*pc).tries > 0 {
-                (*pc).tries -= 1;
+    crate::ffi::guard(log, (), || {
+        // SAFETY: nginx calls this hook with live arguments of the types it was installed for;
+        // the peer data is the Peer that init_peer put in the request pool.
+        unsafe {
+            let bp = data as *mut Peer;
+            if !(*bp).sockaddr.is_null() && (*bp).socklen != 0 {
+                (*bp).last_state = state;
+                if (*pc).tries > 0 {
+                    (*pc).tries -= 1;
+                }
+                return;
             }
-            return;
-        }
-        if let Some(orig) = (*bp).free {
-            orig(pc, (*bp).data, state);
+            if let Some(orig) = (*bp).free {
+                orig(pc, (*bp).data, state);
+            }
         }
     })
 }
@@ -290,14 +343,18 @@ unsafe extern "C" fn free_peer(pc: *mut ngx_peer_connection_t, data: *mut c_void
 unsafe extern "C" fn set_session(pc: *mut ngx_peer_connection_t, data: *mut c_void) -> ngx_int_t {
     // SAFETY: as in get_peer.
     let log = unsafe { (*pc).log };
-    crate::ffi::guard(log, OK, || unsafe {
-        let bp = data as *mut Peer;
-        if !(*bp).sockaddr.is_null() {
-            return OK;
-        }
-        match (*bp).set_session {
-            Some(f) => f(pc, (*bp).data),
-            None => OK,
+    crate::ffi::guard(log, OK, || {
+        // SAFETY: nginx calls this hook with live arguments of the types it was installed for;
+        // the peer data is the Peer that init_peer put in the request pool.
+        unsafe {
+            let bp = data as *mut Peer;
+            if !(*bp).sockaddr.is_null() {
+                return OK;
+            }
+            match (*bp).set_session {
+                Some(f) => f(pc, (*bp).data),
+                None => OK,
+            }
         }
     })
 }
@@ -305,13 +362,17 @@ unsafe extern "C" fn set_session(pc: *mut ngx_peer_connection_t, data: *mut c_vo
 unsafe extern "C" fn save_session(pc: *mut ngx_peer_connection_t, data: *mut c_void) {
     // SAFETY: as in get_peer.
     let log = unsafe { (*pc).log };
-    crate::ffi::guard(log, (), || unsafe {
-        let bp = data as *mut Peer;
-        if !(*bp).sockaddr.is_null() {
-            return;
-        }
-        if let Some(f) = (*bp).save_session {
-            f(pc, (*bp).data)
+    crate::ffi::guard(log, (), || {
+        // SAFETY: nginx calls this hook with live arguments of the types it was installed for;
+        // the peer data is the Peer that init_peer put in the request pool.
+        unsafe {
+            let bp = data as *mut Peer;
+            if !(*bp).sockaddr.is_null() {
+                return;
+            }
+            if let Some(f) = (*bp).save_session {
+                f(pc, (*bp).data)
+            }
         }
     })
 }
@@ -349,13 +410,18 @@ pub fn set_current_peer(r: Req, addr: &[u8], port: u16) -> Result<(), String> {
         }
         ptr::copy_nonoverlapping(addr.as_ptr(), data, addr.len());
         let mut url: ngx_url_t = std::mem::zeroed();
-        url.url = ngx_str_t { len: addr.len(), data };
+        url.url = ngx_str_t {
+            len: addr.len(),
+            data,
+        };
         url.default_port = port;
         url.set_uri_part(0);
         url.set_no_resolve(1);
         if ngx_parse_url(pool, &mut url) != OK {
             if !url.err.is_null() {
-                return Err(std::ffi::CStr::from_ptr(url.err).to_string_lossy().into_owned());
+                return Err(std::ffi::CStr::from_ptr(url.err)
+                    .to_string_lossy()
+                    .into_owned());
             }
             return Err("failed to parse the address".into());
         }
@@ -446,8 +512,14 @@ pub fn recreate_request(r: Req) -> Result<(), Option<&'static str>> {
     unsafe {
         let rr = r.get();
         let u = rr.upstream;
-        let Some(create) = (*u).create_request else { return Err(None) };
-        let body = if rr.request_body.is_null() { ptr::null_mut() } else { (*rr.request_body).bufs };
+        let Some(create) = (*u).create_request else {
+            return Err(None);
+        };
+        let body = if rr.request_body.is_null() {
+            ptr::null_mut()
+        } else {
+            (*rr.request_body).bufs
+        };
         if !(*u).request_bufs.is_null() && (*u).request_bufs != body {
             (*u).request_bufs = body;
         }

@@ -182,7 +182,10 @@ impl Conn {
             (*(*c).write).log = log;
             (*c).set_idle(0);
         }
-        Conn { c, hook: Some(hook) }
+        Conn {
+            c,
+            hook: Some(hook),
+        }
     }
 
     /// Wraps a connection owned by someone else (a request's client

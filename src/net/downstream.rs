@@ -81,8 +81,10 @@ pub fn claim_body(r: Req, rest: i64) -> bool {
     unsafe {
         let raw = r.get();
         if raw.request_body.is_null() {
-            let rb = nginx_sys::ngx_pcalloc(raw.pool, std::mem::size_of::<nginx_sys::ngx_http_request_body_t>())
-                as *mut nginx_sys::ngx_http_request_body_t;
+            let rb = nginx_sys::ngx_pcalloc(
+                raw.pool,
+                std::mem::size_of::<nginx_sys::ngx_http_request_body_t>(),
+            ) as *mut nginx_sys::ngx_http_request_body_t;
             if rb.is_null() {
                 return false;
             }
@@ -170,7 +172,12 @@ pub fn client_gone(r: Req) -> bool {
             return true;
         }
         let mut buf = [0u8; 1];
-        let n = nginx_sys::recv((*c).fd, buf.as_mut_ptr() as *mut _, 1, nginx_sys::MSG_PEEK as i32);
+        let n = nginx_sys::recv(
+            (*c).fd,
+            buf.as_mut_ptr() as *mut _,
+            1,
+            nginx_sys::MSG_PEEK as i32,
+        );
         let err = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
         if n > 0 {
             return false;
@@ -185,7 +192,10 @@ pub fn client_gone(r: Req) -> bool {
         (*rev).set_eof(1);
         let text = if n == -1 {
             let t = std::io::Error::from_raw_os_error(err).to_string();
-            let t = t.rfind(" (os error").map(|i| t[..i].to_string()).unwrap_or(t);
+            let t = t
+                .rfind(" (os error")
+                .map(|i| t[..i].to_string())
+                .unwrap_or(t);
             format!(" ({err}: {t})")
         } else {
             String::new()
@@ -220,7 +230,10 @@ pub fn flush_arm(r: Req) -> bool {
     unsafe {
         let c = conn_ptr(r);
         let wev = (*c).write;
-        let clcf = *r.get().loc_conf.add(nginx_sys::ngx_http_core_module.ctx_index)
+        let clcf = *r
+            .get()
+            .loc_conf
+            .add(nginx_sys::ngx_http_core_module.ctx_index)
             as *mut nginx_sys::ngx_http_core_loc_conf_t;
         if (*wev).delayed() == 0 {
             nginx_sys::ngx_add_timer(wev, (*clcf).send_timeout);
@@ -245,13 +258,21 @@ pub fn flush_step(r: Req) -> Flush {
         if (*wev).timedout() != 0 {
             (*wev).set_timedout(0);
             if (*wev).delayed() == 0 {
-                log::error(nginx_sys::NGX_LOG_INFO as usize, (*c).log, "client timed out (110: Connection timed out)");
+                log::error(
+                    nginx_sys::NGX_LOG_INFO as usize,
+                    (*c).log,
+                    "client timed out (110: Connection timed out)",
+                );
                 (*c).set_timedout(1);
                 return Flush::TimedOut;
             }
             (*wev).set_delayed(0);
             if (*wev).ready() == 0 {
-                return if flush_arm(r) { Flush::Again } else { Flush::Failed };
+                return if flush_arm(r) {
+                    Flush::Again
+                } else {
+                    Flush::Failed
+                };
             }
         }
         if (*wev).ready() != 0 && (*wev).delayed() != 0 {
@@ -262,7 +283,11 @@ pub fn flush_step(r: Req) -> Flush {
             return Flush::Failed;
         }
         if (*c).buffered() & NGX_HTTP_LOWLEVEL_BUFFERED != 0 {
-            return if flush_arm(r) { Flush::Again } else { Flush::Failed };
+            return if flush_arm(r) {
+                Flush::Again
+            } else {
+                Flush::Failed
+            };
         }
         if (*wev).timer_set() != 0 {
             nginx_sys::ngx_del_timer(wev);
@@ -319,6 +344,9 @@ pub fn repost_write(r: Req) {
     // SAFETY: the live request's write event; nginx removes posted events
     // of a connection when it closes it.
     unsafe {
-        nginx_sys::ngx_post_event((*conn_ptr(r)).write, std::ptr::addr_of_mut!(nginx_sys::ngx_posted_events));
+        nginx_sys::ngx_post_event(
+            (*conn_ptr(r)).write,
+            std::ptr::addr_of_mut!(nginx_sys::ngx_posted_events),
+        );
     }
 }

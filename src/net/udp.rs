@@ -7,11 +7,12 @@ use std::ptr::NonNull;
 use std::rc::Weak;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use nginx_sys::{ngx_close_connection, ngx_get_connection, ngx_log_t, ngx_nonblocking, AF_UNIX};
+use nginx_sys::{ngx_close_connection, ngx_get_connection, ngx_nonblocking, AF_UNIX};
 
 use super::addr::SockAddr;
 use super::conn::{Conn, IoHandler};
 use crate::ffi::log;
+use crate::ffi::request::Req;
 
 const ALERT: usize = nginx_sys::NGX_LOG_ALERT as usize;
 const CRIT: usize = nginx_sys::NGX_LOG_CRIT as usize;
@@ -30,9 +31,10 @@ fn os_error(what: &str, err: i32) -> String {
     format!("{what} ({err}: {text})")
 }
 
-/// Opens a datagram socket connected to `addr`; Err carries the errno (the
-/// failure is logged as nginx does).
-pub fn connect(addr: &SockAddr, log: *mut ngx_log_t, target: Weak<dyn IoHandler>) -> Result<Conn, i32> {
+/// Opens a datagram socket connected to `addr` for request `r` (whose log
+/// it uses); Err carries the errno (the failure is logged as nginx does).
+pub fn connect(addr: &SockAddr, r: Req, target: Weak<dyn IoHandler>) -> Result<Conn, i32> {
+    let log = r.log();
     // SAFETY: plain socket syscalls on a fresh descriptor; the sockaddr
     // bytes are owned by `addr` for the duration of the calls.
     let family = unsafe { (*addr.as_ptr()).sa_family } as i32;
@@ -79,7 +81,16 @@ pub fn connect(addr: &SockAddr, log: *mut ngx_log_t, target: Weak<dyn IoHandler>
         }
     }
     // SAFETY: addr holds a valid sockaddr of addr.len() bytes.
-    if unsafe { nginx_sys::connect(s, nginx_sys::__CONST_SOCKADDR_ARG { __sockaddr__: addr.as_ptr() }, addr.len()) } == -1 {
+    if unsafe {
+        nginx_sys::connect(
+            s,
+            nginx_sys::__CONST_SOCKADDR_ARG {
+                __sockaddr__: addr.as_ptr(),
+            },
+            addr.len(),
+        )
+    } == -1
+    {
         return fail(errno(), "connect() failed", CRIT);
     }
     // SAFETY: c is our live connection; ngx_io and the connection counter

@@ -15,15 +15,24 @@ pub fn run(r: Req, h: &Handler) -> Decision {
     let (Some(vm), Some(ctx)) = (request_vm(r), RequestCtx::get_or_create(r)) else {
         return Decision::Failed;
     };
-    let Ok(f) = load(vm, r, h) else { return Decision::Failed };
+    let Ok(f) = load(vm, r, h) else {
+        return Decision::Failed;
+    };
     // ngx.exit here records a code read below; the request's own exit code
     // (from earlier phases) is kept aside meanwhile.
     let saved = ctx.exit_code.replace(None);
-    let frame = Frame { req: r, phase: Phase::Balancer };
+    let frame = Frame {
+        req: r,
+        phase: Phase::Balancer,
+    };
     let res = sched::call(&vm.lua, Some(frame), None, &f, mlua::MultiValue::new());
     let code = ctx.exit_code.replace(saved);
     if let Err(e) = res {
-        log::error(nginx_sys::NGX_LOG_ERR as usize, r.log(), &format!("failed to run balancer_by_lua*: {e}"));
+        log::error(
+            nginx_sys::NGX_LOG_ERR as usize,
+            r.log(),
+            &format!("failed to run balancer_by_lua*: {e}"),
+        );
         return Decision::Failed;
     }
     match code {

@@ -15,9 +15,14 @@ use crate::module;
 use crate::sched::{self, RequestCtx};
 
 /// The filter nginx calls (see ffi::filter::install).
+///
+/// # Safety
+/// Called by nginx's body filter chain with a live request.
 pub unsafe extern "C" fn filter(r: *mut ngx_http_request_t, input: *mut ngx_chain_t) -> ngx_int_t {
     // SAFETY: nginx calls body filters with a live request.
-    let Some(req) = (unsafe { Req::from_raw(r) }) else { return ERROR };
+    let Some(req) = (unsafe { Req::from_raw(r) }) else {
+        return ERROR;
+    };
     crate::ffi::guard(req.log(), ERROR, || run(req, input))
 }
 
@@ -29,22 +34,35 @@ fn run(r: Req, input: *mut ngx_chain_t) -> ngx_int_t {
     if r.header_only() {
         return filter::next_body(r, input);
     }
-    let Some(ctx) = RequestCtx::get_or_create(r) else { return ERROR };
+    let Some(ctx) = RequestCtx::get_or_create(r) else {
+        return ERROR;
+    };
     filter::body_filter(r, input, &ctx.body, || {
         let Ok(f) = load(vm, r, h) else { return false };
-        let frame = Frame { req: r, phase: Phase::BodyFilter };
+        let frame = Frame {
+            req: r,
+            phase: Phase::BodyFilter,
+        };
         match sched::call(&vm.lua, Some(frame), None, &f, mlua::MultiValue::new()) {
             Ok(values) => {
                 let rc = match values.front() {
                     Some(Value::Integer(i)) => *i,
                     Some(Value::Number(n)) => *n as i64,
-                    Some(Value::String(s)) => s.to_str().ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0),
+                    Some(Value::String(s)) => s
+                        .to_str()
+                        .ok()
+                        .and_then(|s| s.trim().parse().ok())
+                        .unwrap_or(0),
                     _ => 0,
                 };
                 !(rc == ERROR as i64 || rc >= 300)
             }
             Err(e) => {
-                log::error(nginx_sys::NGX_LOG_ERR as usize, r.log(), &format!("failed to run body_filter_by_lua*: {e}"));
+                log::error(
+                    nginx_sys::NGX_LOG_ERR as usize,
+                    r.log(),
+                    &format!("failed to run body_filter_by_lua*: {e}"),
+                );
                 false
             }
         }

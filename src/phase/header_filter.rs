@@ -14,9 +14,14 @@ use crate::module;
 use crate::sched::{self, RequestCtx};
 
 /// The filter nginx calls (see ffi::filter::install).
+///
+/// # Safety
+/// Called by nginx's header filter chain with a live request.
 pub unsafe extern "C" fn filter(r: *mut ngx_http_request_t) -> ngx_int_t {
     // SAFETY: nginx calls header filters with a live request.
-    let Some(req) = (unsafe { Req::from_raw(r) }) else { return ERROR };
+    let Some(req) = (unsafe { Req::from_raw(r) }) else {
+        return ERROR;
+    };
     crate::ffi::guard(req.log(), ERROR, || match run(req) {
         rc if rc == NGX_DECLINED as ngx_int_t => OK,
         rc if rc == ERROR || rc == NGX_AGAIN as ngx_int_t => rc,
@@ -31,13 +36,24 @@ fn run(r: Req) -> ngx_int_t {
     if lcf.body_filter.is_some() {
         filter::need_in_memory(r);
     }
-    let (Some(h), Some(vm)) = (lcf.header_filter.as_ref(), request_vm(r)) else { return OK };
-    let Some(ctx) = RequestCtx::get_or_create(r) else { return ERROR };
+    let (Some(h), Some(vm)) = (lcf.header_filter.as_ref(), request_vm(r)) else {
+        return OK;
+    };
+    let Some(ctx) = RequestCtx::get_or_create(r) else {
+        return ERROR;
+    };
     let Ok(f) = load(vm, r, h) else { return ERROR };
     let old_exit = ctx.exit_code.get().unwrap_or(0);
-    let frame = Frame { req: r, phase: Phase::HeaderFilter };
+    let frame = Frame {
+        req: r,
+        phase: Phase::HeaderFilter,
+    };
     if let Err(e) = sched::call(&vm.lua, Some(frame), None, &f, mlua::MultiValue::new()) {
-        log::error(nginx_sys::NGX_LOG_ERR as usize, r.log(), &format!("failed to run header_filter_by_lua*: {e}"));
+        log::error(
+            nginx_sys::NGX_LOG_ERR as usize,
+            r.log(),
+            &format!("failed to run header_filter_by_lua*: {e}"),
+        );
         return ERROR;
     }
     match ctx.exit_code.get() {

@@ -15,7 +15,8 @@ use crate::net::downstream;
 
 /// Routes the request's read (or write) events here.
 pub fn watch(r: Req, write: bool) {
-    let h: nginx_sys::ngx_http_event_handler_pt = if write { Some(on_write) } else { Some(on_read) };
+    let h: nginx_sys::ngx_http_event_handler_pt =
+        if write { Some(on_write) } else { Some(on_read) };
     downstream::set_handler(r, write, h);
 }
 
@@ -40,7 +41,9 @@ fn to_socket(r: Req, ctx: &RequestCtx, write: bool) -> bool {
 
 unsafe extern "C" fn on_read(r: *mut ngx_http_request_t) {
     // SAFETY: nginx calls request event handlers with the live request.
-    let Some(req) = (unsafe { Req::from_raw(r) }) else { return };
+    let Some(req) = (unsafe { Req::from_raw(r) }) else {
+        return;
+    };
     crate::ffi::guard(req.log(), (), || {
         let Some(ctx) = RequestCtx::get(req) else {
             block_reading(req);
@@ -54,9 +57,13 @@ unsafe extern "C" fn on_read(r: *mut ngx_http_request_t) {
 
 unsafe extern "C" fn on_write(r: *mut ngx_http_request_t) {
     // SAFETY: nginx calls request event handlers with the live request.
-    let Some(req) = (unsafe { Req::from_raw(r) }) else { return };
+    let Some(req) = (unsafe { Req::from_raw(r) }) else {
+        return;
+    };
     crate::ffi::guard(req.log(), (), || {
-        let Some(ctx) = RequestCtx::get(req) else { return };
+        let Some(ctx) = RequestCtx::get(req) else {
+            return;
+        };
         if to_socket(req, ctx, true) {
             return;
         }

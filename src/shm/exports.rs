@@ -32,6 +32,19 @@ unsafe fn bytes<'a>(p: *const u8, len: usize) -> &'a [u8] {
     }
 }
 
+/// The zone and key arguments of a call.
+///
+/// # Safety
+/// `zone` as `Zone::from_ptr` requires; `key` has `klen` readable bytes.
+unsafe fn zone_key<'a>(
+    zone: *const c_void,
+    key: *const u8,
+    klen: usize,
+) -> Option<(&'a Zone, &'a [u8])> {
+    // SAFETY: guaranteed by the caller.
+    unsafe { Some((Zone::from_ptr(zone)?, bytes(key, klen))) }
+}
+
 /// # Safety
 /// `out` is null or writable.
 unsafe fn put<T>(out: *mut T, v: T) {
@@ -49,6 +62,7 @@ unsafe fn put<T>(out: *mut T, v: T) {
 /// Pointers come from the Lua wrapper: `zone` from `ngx.shared.DICT[1]`,
 /// `key` with `klen` bytes, `buf` with `buf_len` writable bytes, outs writable.
 #[no_mangle]
+#[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn ngx_lua_rs_shdict_get(
     zone: *const c_void,
     key: *const u8,
@@ -62,9 +76,10 @@ pub unsafe extern "C" fn ngx_lua_rs_shdict_get(
     is_stale: *mut c_int,
 ) -> c_int {
     guarded(|| {
-        // SAFETY: the caller's contract (see above).
-        let Some(z) = (unsafe { Zone::from_ptr(zone) }) else { return RC_BAD_ZONE };
-        let key = unsafe { bytes(key, klen) };
+        // SAFETY: the caller's contract (pointers from the Lua wrapper).
+        let Some((z, key)) = (unsafe { zone_key(zone, key, klen) }) else {
+            return RC_BAD_ZONE;
+        };
         let h = store::hash(key);
         let now = now_ms();
         z.with(|s| match s.get(h, key, stale != 0, now) {
@@ -109,6 +124,7 @@ pub unsafe extern "C" fn ngx_lua_rs_shdict_get(
 /// # Safety
 /// As `ngx_lua_rs_shdict_get`; `str` has `slen` bytes.
 #[no_mangle]
+#[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn ngx_lua_rs_shdict_store(
     zone: *const c_void,
     op: c_int,
@@ -123,10 +139,13 @@ pub unsafe extern "C" fn ngx_lua_rs_shdict_store(
     forcible: *mut c_int,
 ) -> c_int {
     guarded(|| {
-        // SAFETY: the caller's contract.
-        unsafe { put(forcible, 0) };
-        let Some(z) = (unsafe { Zone::from_ptr(zone) }) else { return RC_BAD_ZONE };
-        let key = unsafe { bytes(key, klen) };
+        // SAFETY: the caller's contract (pointers from the Lua wrapper).
+        let Some((z, key)) = (unsafe {
+            put(forcible, 0);
+            zone_key(zone, key, klen)
+        }) else {
+            return RC_BAD_ZONE;
+        };
         let val = match vtype as u8 {
             T_NIL => Val::Nil,
             T_BOOLEAN => Val::Bool(num != 0.0),
@@ -159,6 +178,7 @@ pub unsafe extern "C" fn ngx_lua_rs_shdict_store(
 /// # Safety
 /// As `ngx_lua_rs_shdict_get`.
 #[no_mangle]
+#[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn ngx_lua_rs_shdict_incr(
     zone: *const c_void,
     key: *const u8,
@@ -170,13 +190,16 @@ pub unsafe extern "C" fn ngx_lua_rs_shdict_incr(
     forcible: *mut c_int,
 ) -> c_int {
     guarded(|| {
-        // SAFETY: the caller's contract.
-        unsafe { put(forcible, 0) };
-        let Some(z) = (unsafe { Zone::from_ptr(zone) }) else { return RC_BAD_ZONE };
+        // SAFETY: the caller's contract (pointers from the Lua wrapper).
+        let Some((z, key)) = (unsafe {
+            put(forcible, 0);
+            zone_key(zone, key, klen)
+        }) else {
+            return RC_BAD_ZONE;
+        };
         if value.is_null() {
             return RC_BAD_ZONE;
         }
-        let key = unsafe { bytes(key, klen) };
         // SAFETY: value is non-null and readable.
         let delta = unsafe { value.read() };
         let h = store::hash(key);
@@ -203,11 +226,17 @@ pub unsafe extern "C" fn ngx_lua_rs_shdict_incr(
 /// # Safety
 /// As `ngx_lua_rs_shdict_get`.
 #[no_mangle]
-pub unsafe extern "C" fn ngx_lua_rs_shdict_ttl(zone: *const c_void, key: *const u8, klen: usize, ttl_ms: *mut i64) -> c_int {
+pub unsafe extern "C" fn ngx_lua_rs_shdict_ttl(
+    zone: *const c_void,
+    key: *const u8,
+    klen: usize,
+    ttl_ms: *mut i64,
+) -> c_int {
     guarded(|| {
-        // SAFETY: the caller's contract.
-        let Some(z) = (unsafe { Zone::from_ptr(zone) }) else { return RC_BAD_ZONE };
-        let key = unsafe { bytes(key, klen) };
+        // SAFETY: the caller's contract (pointers from the Lua wrapper).
+        let Some((z, key)) = (unsafe { zone_key(zone, key, klen) }) else {
+            return RC_BAD_ZONE;
+        };
         let h = store::hash(key);
         let now = now_ms();
         match z.with(|s| s.ttl(h, key, now)) {
@@ -227,11 +256,17 @@ pub unsafe extern "C" fn ngx_lua_rs_shdict_ttl(zone: *const c_void, key: *const 
 /// # Safety
 /// As `ngx_lua_rs_shdict_get`.
 #[no_mangle]
-pub unsafe extern "C" fn ngx_lua_rs_shdict_expire(zone: *const c_void, key: *const u8, klen: usize, exptime_ms: i64) -> c_int {
+pub unsafe extern "C" fn ngx_lua_rs_shdict_expire(
+    zone: *const c_void,
+    key: *const u8,
+    klen: usize,
+    exptime_ms: i64,
+) -> c_int {
     guarded(|| {
-        // SAFETY: the caller's contract.
-        let Some(z) = (unsafe { Zone::from_ptr(zone) }) else { return RC_BAD_ZONE };
-        let key = unsafe { bytes(key, klen) };
+        // SAFETY: the caller's contract (pointers from the Lua wrapper).
+        let Some((z, key)) = (unsafe { zone_key(zone, key, klen) }) else {
+            return RC_BAD_ZONE;
+        };
         let h = store::hash(key);
         let now = now_ms();
         match z.with(|s| s.set_expire(h, key, exptime_ms, now)) {
@@ -247,11 +282,17 @@ pub unsafe extern "C" fn ngx_lua_rs_shdict_expire(zone: *const c_void, key: *con
 /// # Safety
 /// As `ngx_lua_rs_shdict_get`.
 #[no_mangle]
-pub unsafe extern "C" fn ngx_lua_rs_shdict_llen(zone: *const c_void, key: *const u8, klen: usize, len: *mut f64) -> c_int {
+pub unsafe extern "C" fn ngx_lua_rs_shdict_llen(
+    zone: *const c_void,
+    key: *const u8,
+    klen: usize,
+    len: *mut f64,
+) -> c_int {
     guarded(|| {
-        // SAFETY: the caller's contract.
-        let Some(z) = (unsafe { Zone::from_ptr(zone) }) else { return RC_BAD_ZONE };
-        let key = unsafe { bytes(key, klen) };
+        // SAFETY: the caller's contract (pointers from the Lua wrapper).
+        let Some((z, key)) = (unsafe { zone_key(zone, key, klen) }) else {
+            return RC_BAD_ZONE;
+        };
         let h = store::hash(key);
         let now = now_ms();
         match z.with(|s| s.llen(h, key, now)) {
@@ -273,8 +314,10 @@ pub unsafe extern "C" fn ngx_lua_rs_shdict_llen(zone: *const c_void, key: *const
 #[no_mangle]
 pub unsafe extern "C" fn ngx_lua_rs_shdict_flush_all(zone: *const c_void) -> c_int {
     guarded(|| {
-        // SAFETY: the caller's contract.
-        let Some(z) = (unsafe { Zone::from_ptr(zone) }) else { return RC_BAD_ZONE };
+        // SAFETY: the caller's contract (a zone pointer from the Lua wrapper).
+        let Some(z) = (unsafe { Zone::from_ptr(zone) }) else {
+            return RC_BAD_ZONE;
+        };
         let now = now_ms();
         z.with(|s| s.flush_all(now)).map_or(RC_BAD_ZONE, |()| 0)
     })
@@ -286,7 +329,7 @@ pub unsafe extern "C" fn ngx_lua_rs_shdict_flush_all(zone: *const c_void) -> c_i
 /// `zone` as in `ngx_lua_rs_shdict_get`.
 #[no_mangle]
 pub unsafe extern "C" fn ngx_lua_rs_shdict_capacity(zone: *const c_void) -> usize {
-    // SAFETY: the caller's contract.
+    // SAFETY: the caller's contract (a zone pointer from the Lua wrapper).
     catch_unwind(|| unsafe { Zone::from_ptr(zone) }.map_or(0, Zone::capacity)).unwrap_or(0)
 }
 
@@ -296,7 +339,7 @@ pub unsafe extern "C" fn ngx_lua_rs_shdict_capacity(zone: *const c_void) -> usiz
 /// `zone` as in `ngx_lua_rs_shdict_get`.
 #[no_mangle]
 pub unsafe extern "C" fn ngx_lua_rs_shdict_free_space(zone: *const c_void) -> usize {
-    // SAFETY: the caller's contract.
+    // SAFETY: the caller's contract (a zone pointer from the Lua wrapper).
     catch_unwind(|| unsafe { Zone::from_ptr(zone) }.map_or(0, Zone::free_space)).unwrap_or(0)
 }
 

@@ -36,7 +36,7 @@ const MAX_EVICT: usize = 30;
 
 const MAGIC: u64 = u64::from_le_bytes(*b"LRSHDICT");
 const VERSION: u32 = 1;
-const INITIAL_BUCKETS: usize = 64;
+const INITIAL_BUCKETS: usize = 8;
 const MAX_BUCKETS: usize = 1 << 28;
 
 /// Why an operation failed; `code()` is what the FFI layer returns and the
@@ -239,7 +239,10 @@ impl<'a, A: Alloc> Store<'a, A> {
                 magic: MAGIC,
                 version: VERSION,
                 _pad: 0,
-                lru: Link { prev: sentinel, next: sentinel },
+                lru: Link {
+                    prev: sentinel,
+                    next: sentinel,
+                },
                 buckets,
                 mask: INITIAL_BUCKETS - 1,
                 count: 0,
@@ -279,7 +282,9 @@ impl<'a, A: Alloc> Store<'a, A> {
 
     unsafe fn key_of<'k>(n: *const Node) -> &'k [u8] {
         // SAFETY: a node is followed by key_len key bytes.
-        unsafe { std::slice::from_raw_parts((n as *const u8).add(NODE_SIZE), (*n).key_len as usize) }
+        unsafe {
+            std::slice::from_raw_parts((n as *const u8).add(NODE_SIZE), (*n).key_len as usize)
+        }
     }
 
     unsafe fn value_ptr(n: *mut Node) -> *mut u8 {
@@ -334,7 +339,8 @@ impl<'a, A: Alloc> Store<'a, A> {
         unsafe {
             let mut n = *self.bucket(hash);
             while !n.is_null() {
-                if (*n).hash == hash && (*n).key_len as usize == key.len() && Self::key_of(n) == key {
+                if (*n).hash == hash && (*n).key_len as usize == key.len() && Self::key_of(n) == key
+                {
                     return n;
                 }
                 n = (*n).chain;
@@ -491,7 +497,13 @@ impl<'a, A: Alloc> Store<'a, A> {
     }
 
     /// Reads a value. `stale` also returns expired items (flagged).
-    pub fn get(&self, hash: u32, key: &[u8], stale: bool, now: u64) -> Result<Option<Found<'_>>, Error> {
+    pub fn get(
+        &self,
+        hash: u32,
+        key: &[u8],
+        stale: bool,
+        now: u64,
+    ) -> Result<Option<Found<'_>>, Error> {
         if !stale {
             self.expire(false, now);
         }
@@ -505,10 +517,16 @@ impl<'a, A: Alloc> Store<'a, A> {
                 return Err(Error::IsAList);
             }
             let bytes = std::slice::from_raw_parts(Self::value_ptr(n), (*n).value_len as usize);
-            Ok(Some(Found { value_type: (*n).value_type, user_flags: (*n).user_flags, stale: expired, bytes }))
+            Ok(Some(Found {
+                value_type: (*n).value_type,
+                user_flags: (*n).user_flags,
+                stale: expired,
+                bytes,
+            }))
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     /// set / add / replace / safe_* / delete (`Val::Nil`). `Ok(forcible)`,
     /// or the error and whether items were evicted on the way.
     pub fn store(
@@ -526,7 +544,11 @@ impl<'a, A: Alloc> Store<'a, A> {
         if vtype == T_NIL && op & (OP_ADD | OP_REPLACE) != 0 {
             return Err((Error::NilValue, false));
         }
-        let expires = if exptime_ms > 0 { now + exptime_ms as u64 } else { 0 };
+        let expires = if exptime_ms > 0 {
+            now + exptime_ms as u64
+        } else {
+            0
+        };
         self.expire(false, now);
         let (n, expired) = self.lookup(hash, key, now);
 
@@ -564,7 +586,8 @@ impl<'a, A: Alloc> Store<'a, A> {
         if b.len() > u32::MAX as usize {
             return Err((Error::NoMemory, false));
         }
-        let (p, forcible) = self.alloc_evicting(NODE_SIZE + key.len() + b.len(), op & OP_SAFE != 0, now);
+        let (p, forcible) =
+            self.alloc_evicting(NODE_SIZE + key.len() + b.len(), op & OP_SAFE != 0, now);
         if p.is_null() {
             return Err((Error::NoMemory, forcible));
         }
@@ -572,7 +595,10 @@ impl<'a, A: Alloc> Store<'a, A> {
         unsafe {
             let n = p as *mut Node;
             n.write(Node {
-                lru: Link { prev: null_mut(), next: null_mut() },
+                lru: Link {
+                    prev: null_mut(),
+                    next: null_mut(),
+                },
                 chain: null_mut(),
                 expires,
                 hash,
@@ -615,9 +641,15 @@ impl<'a, A: Alloc> Store<'a, A> {
                 return Ok((v, false));
             }
         }
-        let Some(init) = init else { return Err(Error::NotFound) };
+        let Some(init) = init else {
+            return Err(Error::NotFound);
+        };
         let v = init + delta;
-        let expires = if init_ttl_ms > 0 { now + init_ttl_ms as u64 } else { 0 };
+        let expires = if init_ttl_ms > 0 {
+            now + init_ttl_ms as u64
+        } else {
+            0
+        };
         let set_value = |n: *mut Node| {
             // SAFETY: n is live with an 8-byte value area.
             unsafe {
@@ -645,7 +677,10 @@ impl<'a, A: Alloc> Store<'a, A> {
         unsafe {
             let n = p as *mut Node;
             n.write(Node {
-                lru: Link { prev: null_mut(), next: null_mut() },
+                lru: Link {
+                    prev: null_mut(),
+                    next: null_mut(),
+                },
                 chain: null_mut(),
                 expires,
                 hash,
@@ -681,7 +716,13 @@ impl<'a, A: Alloc> Store<'a, A> {
             return false;
         }
         // SAFETY: n is live.
-        unsafe { (*n).expires = if exptime_ms > 0 { now + exptime_ms as u64 } else { 0 } };
+        unsafe {
+            (*n).expires = if exptime_ms > 0 {
+                now + exptime_ms as u64
+            } else {
+                0
+            }
+        };
         true
     }
 
@@ -744,7 +785,14 @@ impl<'a, A: Alloc> Store<'a, A> {
     }
 
     /// lpush / rpush: the new length.
-    pub fn push(&self, hash: u32, key: &[u8], left: bool, val: Val<'_>, now: u64) -> Result<u32, Error> {
+    pub fn push(
+        &self,
+        hash: u32,
+        key: &[u8],
+        left: bool,
+        val: Val<'_>,
+        now: u64,
+    ) -> Result<u32, Error> {
         let mut scratch = [0u8; 8];
         let (vtype, bytes) = val.encode(&mut scratch);
         let bytes = match (vtype, bytes) {
@@ -783,7 +831,10 @@ impl<'a, A: Alloc> Store<'a, A> {
             unsafe {
                 n = p as *mut Node;
                 n.write(Node {
-                    lru: Link { prev: null_mut(), next: null_mut() },
+                    lru: Link {
+                        prev: null_mut(),
+                        next: null_mut(),
+                    },
                     chain: null_mut(),
                     expires: 0,
                     hash,
@@ -811,7 +862,10 @@ impl<'a, A: Alloc> Store<'a, A> {
             }
             let e = p as *mut ListNode;
             e.write(ListNode {
-                link: Link { prev: null_mut(), next: null_mut() },
+                link: Link {
+                    prev: null_mut(),
+                    next: null_mut(),
+                },
                 value_len: bytes.len() as u32,
                 value_type: vtype,
                 _pad: [0; 3],
@@ -848,7 +902,10 @@ impl<'a, A: Alloc> Store<'a, A> {
                 return Ok(None);
             }
             let e = l as *mut ListNode;
-            let data = std::slice::from_raw_parts((e as *const u8).add(LIST_NODE_SIZE), (*e).value_len as usize);
+            let data = std::slice::from_raw_parts(
+                (e as *const u8).add(LIST_NODE_SIZE),
+                (*e).value_len as usize,
+            );
             let v = if (*e).value_type == T_NUMBER {
                 let mut b = [0u8; 8];
                 if data.len() == 8 {
@@ -896,7 +953,11 @@ pub struct HeapArena {
 
 impl HeapArena {
     pub fn new(capacity: usize) -> HeapArena {
-        HeapArena { capacity, used: 0.into(), blocks: Default::default() }
+        HeapArena {
+            capacity,
+            used: 0.into(),
+            blocks: Default::default(),
+        }
     }
     /// nginx's slab rounding: powers of two from 8 bytes to half a page,
     /// whole 4 KiB pages above.
@@ -921,7 +982,9 @@ impl Alloc for HeapArena {
         if self.used.get() + class > self.capacity {
             return null_mut();
         }
-        let Ok(layout) = std::alloc::Layout::from_size_align(class, 8) else { return null_mut() };
+        let Ok(layout) = std::alloc::Layout::from_size_align(class, 8) else {
+            return null_mut();
+        };
         // SAFETY: class > 0.
         let p = unsafe { std::alloc::alloc(layout) };
         if !p.is_null() {
@@ -959,12 +1022,20 @@ mod tests {
         unsafe { Store::open(h, a) }.expect("open")
     }
 
-    fn set(s: &Store<'_, HeapArena>, k: &str, v: Val<'_>, ttl: i64, now: u64) -> Result<bool, (Error, bool)> {
+    fn set(
+        s: &Store<'_, HeapArena>,
+        k: &str,
+        v: Val<'_>,
+        ttl: i64,
+        now: u64,
+    ) -> Result<bool, (Error, bool)> {
         s.store(0, hash(k.as_bytes()), k.as_bytes(), v, ttl, 0, now)
     }
 
     fn get_str(s: &Store<'_, HeapArena>, k: &str, now: u64) -> Option<Vec<u8>> {
-        s.get(hash(k.as_bytes()), k.as_bytes(), false, now).unwrap().map(|f| f.bytes.to_vec())
+        s.get(hash(k.as_bytes()), k.as_bytes(), false, now)
+            .unwrap()
+            .map(|f| f.bytes.to_vec())
     }
 
     #[test]
@@ -991,12 +1062,18 @@ mod tests {
         let a = HeapArena::new(1 << 20);
         let s = new_store(&a);
         assert_eq!(set(&s, "a", Val::Str(b"hello\0world"), 0, 1000), Ok(false));
-        assert_eq!(get_str(&s, "a", 1000).as_deref(), Some(&b"hello\0world"[..]));
+        assert_eq!(
+            get_str(&s, "a", 1000).as_deref(),
+            Some(&b"hello\0world"[..])
+        );
         // same size: in place
         let blocks = a.blocks();
         assert_eq!(set(&s, "a", Val::Str(b"HELLO\0WORLD"), 0, 1000), Ok(false));
         assert_eq!(a.blocks(), blocks);
-        assert_eq!(get_str(&s, "a", 1000).as_deref(), Some(&b"HELLO\0WORLD"[..]));
+        assert_eq!(
+            get_str(&s, "a", 1000).as_deref(),
+            Some(&b"HELLO\0WORLD"[..])
+        );
         // different type and size
         set(&s, "a", Val::Num(3.5), 0, 1000).unwrap();
         let f = s.get(hash(b"a"), b"a", false, 1000).unwrap().unwrap();
@@ -1017,20 +1094,38 @@ mod tests {
         let a = HeapArena::new(1 << 20);
         let s = new_store(&a);
         let h = hash(b"k");
-        assert_eq!(s.store(OP_REPLACE, h, b"k", Val::Num(1.0), 0, 0, 0), Err((Error::NotFound, false)));
+        assert_eq!(
+            s.store(OP_REPLACE, h, b"k", Val::Num(1.0), 0, 0, 0),
+            Err((Error::NotFound, false))
+        );
         assert_eq!(s.store(OP_ADD, h, b"k", Val::Num(1.0), 0, 0, 0), Ok(false));
-        assert_eq!(s.store(OP_ADD, h, b"k", Val::Num(2.0), 0, 0, 0), Err((Error::Exists, false)));
-        assert_eq!(s.store(OP_REPLACE, h, b"k", Val::Num(3.0), 0, 7, 0), Ok(false));
+        assert_eq!(
+            s.store(OP_ADD, h, b"k", Val::Num(2.0), 0, 0, 0),
+            Err((Error::Exists, false))
+        );
+        assert_eq!(
+            s.store(OP_REPLACE, h, b"k", Val::Num(3.0), 0, 7, 0),
+            Ok(false)
+        );
         let f = s.get(h, b"k", false, 0).unwrap().unwrap();
         assert_eq!((f.number(), f.user_flags), (3.0, 7));
-        assert_eq!(s.store(OP_ADD, h, b"k", Val::Nil, 0, 0, 0), Err((Error::NilValue, false)));
+        assert_eq!(
+            s.store(OP_ADD, h, b"k", Val::Nil, 0, 0, 0),
+            Err((Error::NilValue, false))
+        );
         // add over an expired item succeeds
         s.store(0, h, b"k", Val::Num(1.0), 10, 0, 100).unwrap();
-        assert_eq!(s.store(OP_ADD, h, b"k", Val::Num(9.0), 0, 0, 111), Ok(false));
+        assert_eq!(
+            s.store(OP_ADD, h, b"k", Val::Num(9.0), 0, 0, 111),
+            Ok(false)
+        );
         assert_eq!(s.get(h, b"k", false, 111).unwrap().unwrap().number(), 9.0);
         // replace over an expired item fails
         s.store(0, h, b"k", Val::Num(1.0), 10, 0, 200).unwrap();
-        assert_eq!(s.store(OP_REPLACE, h, b"k", Val::Num(2.0), 0, 0, 211), Err((Error::NotFound, false)));
+        assert_eq!(
+            s.store(OP_REPLACE, h, b"k", Val::Num(2.0), 0, 0, 211),
+            Err((Error::NotFound, false))
+        );
     }
 
     #[test]
@@ -1058,10 +1153,20 @@ mod tests {
         let a = HeapArena::new(1 << 20);
         let s = new_store(&a);
         for i in 0..10 {
-            set(&s, &format!("k{i}"), Val::Num(i as f64), if i % 2 == 0 { 100 } else { 0 }, 1000).unwrap();
+            set(
+                &s,
+                &format!("k{i}"),
+                Val::Num(i as f64),
+                if i % 2 == 0 { 100 } else { 0 },
+                1000,
+            )
+            .unwrap();
         }
         assert_eq!(s.keys(0, 1000).len(), 10);
-        assert_eq!(s.keys(3, 1000), vec![b"k0".to_vec(), b"k1".to_vec(), b"k2".to_vec()]);
+        assert_eq!(
+            s.keys(3, 1000),
+            vec![b"k0".to_vec(), b"k1".to_vec(), b"k2".to_vec()]
+        );
         assert_eq!(s.keys(0, 2000).len(), 5);
         assert_eq!(s.flush_expired(2, 2000), 2);
         assert_eq!(s.flush_expired(0, 2000), 3);
@@ -1084,12 +1189,21 @@ mod tests {
         assert_eq!(s.incr(h, b"n", 1.0, Some(10.0), 0, 0), Ok((11.0, false)));
         assert_eq!(s.incr(h, b"n", -0.5, Some(10.0), 0, 0), Ok((10.5, false)));
         s.store(0, h, b"n", Val::Str(b"x"), 0, 0, 0).unwrap();
-        assert_eq!(s.incr(h, b"n", 1.0, Some(0.0), 0, 0), Err(Error::NotANumber));
+        assert_eq!(
+            s.incr(h, b"n", 1.0, Some(0.0), 0, 0),
+            Err(Error::NotANumber)
+        );
         // init_ttl applies only when initialising
         let h2 = hash(b"m");
-        assert_eq!(s.incr(h2, b"m", 1.0, Some(0.0), 100, 1000), Ok((1.0, false)));
+        assert_eq!(
+            s.incr(h2, b"m", 1.0, Some(0.0), 100, 1000),
+            Ok((1.0, false))
+        );
         assert_eq!(s.ttl(h2, b"m", 1000), Some(100));
-        assert_eq!(s.incr(h2, b"m", 1.0, Some(0.0), 500, 1050), Ok((2.0, false)));
+        assert_eq!(
+            s.incr(h2, b"m", 1.0, Some(0.0), 500, 1050),
+            Ok((2.0, false))
+        );
         assert_eq!(s.ttl(h2, b"m", 1050), Some(50));
         // expired: re-initialised
         assert_eq!(s.incr(h2, b"m", 1.0, Some(5.0), 0, 1200), Ok((6.0, false)));
@@ -1114,7 +1228,10 @@ mod tests {
         assert_eq!(s.llen(h, b"l", 0), Ok(0));
         assert!(s.is_empty());
         s.store(0, h, b"l", Val::Num(1.0), 0, 0, 0).unwrap();
-        assert_eq!(s.push(h, b"l", true, Val::Num(1.0), 0), Err(Error::NotAList));
+        assert_eq!(
+            s.push(h, b"l", true, Val::Num(1.0), 0),
+            Err(Error::NotAList)
+        );
         assert_eq!(s.pop(h, b"l", true, 0), Err(Error::NotAList));
         assert_eq!(s.llen(h, b"l", 0), Err(Error::NotAList));
         // set over a list frees its elements
@@ -1123,7 +1240,7 @@ mod tests {
         s.push(h, b"l", true, Val::Str(b"y"), 0).unwrap();
         s.store(0, h, b"l", Val::Str(b"plain"), 0, 0, 0).unwrap();
         assert_eq!(a.blocks(), 3); // header, buckets, one node
-        // an expired list is reset by a push
+                                   // an expired list is reset by a push
         s.store(0, h, b"l", Val::Nil, 0, 0, 0).unwrap();
         s.push(h, b"l", true, Val::Str(b"x"), 0).unwrap();
         s.set_expire(h, b"l", 10, 0);
@@ -1134,36 +1251,56 @@ mod tests {
     #[test]
     fn lru_eviction_and_forcible() {
         // room for the header, the buckets and a handful of 128-byte items
-        let a = HeapArena::new(64 + 512 + 8 * 128);
+        let a = HeapArena::new(64 + 64 + 8 * 128);
         let s = new_store(&a);
         let val = [b'x'; 60]; // 48 + 2 + 60 -> 128-byte class
         for i in 0..8 {
-            assert_eq!(set(&s, &format!("k{i}"), Val::Str(&val), 0, 0), Ok(false), "item {i}");
+            assert_eq!(
+                set(&s, &format!("k{i}"), Val::Str(&val), 0, 0),
+                Ok(false),
+                "item {i}"
+            );
         }
         // touch k0 so k1 is the least recently used
         assert!(get_str(&s, "k0", 0).is_some());
-        assert_eq!(s.store(OP_SAFE, hash(b"k8"), b"k8", Val::Str(&val), 0, 0, 0), Err((Error::NoMemory, false)));
+        assert_eq!(
+            s.store(OP_SAFE, hash(b"k8"), b"k8", Val::Str(&val), 0, 0, 0),
+            Err((Error::NoMemory, false))
+        );
         assert_eq!(set(&s, "k8", Val::Str(&val), 0, 0), Ok(true));
         assert!(get_str(&s, "k1", 0).is_none());
         assert!(get_str(&s, "k0", 0).is_some());
         assert!(get_str(&s, "k8", 0).is_some());
         // a value larger than the whole zone: evicts everything, then fails
         let big = vec![0u8; 4096];
-        assert_eq!(set(&s, "big", Val::Str(&big), 0, 0), Err((Error::NoMemory, true)));
+        assert_eq!(
+            set(&s, "big", Val::Str(&big), 0, 0),
+            Err((Error::NoMemory, true))
+        );
         // list pushes never evict
         set(&s, "a", Val::Str(&val), 0, 0).unwrap();
         while set(&s, &format!("f{}", s.len()), Val::Str(&val), 0, 0) == Ok(false) {}
-        assert_eq!(s.push(hash(b"L"), b"L", true, Val::Str(&val), 0), Err(Error::NoMemory));
+        assert_eq!(
+            s.push(hash(b"L"), b"L", true, Val::Str(&val), 0),
+            Err(Error::NoMemory)
+        );
         assert_eq!(s.llen(hash(b"L"), b"L", 0), Ok(0));
     }
 
     #[test]
     fn expired_items_are_freed_before_evicting() {
-        let a = HeapArena::new(64 + 512 + 4 * 128);
+        let a = HeapArena::new(64 + 64 + 4 * 128);
         let s = new_store(&a);
         let val = [b'x'; 60];
         for i in 0..4 {
-            set(&s, &format!("k{i}"), Val::Str(&val), if i == 0 { 10 } else { 0 }, 0).unwrap();
+            set(
+                &s,
+                &format!("k{i}"),
+                Val::Str(&val),
+                if i == 0 { 10 } else { 0 },
+                0,
+            )
+            .unwrap();
         }
         // k0 (expired, LRU tail) is freed by expire(false) first: not forcible
         assert_eq!(set(&s, "k4", Val::Str(&val), 0, 100), Ok(false));
@@ -1176,12 +1313,24 @@ mod tests {
         let s = new_store(&a);
         for i in 0..20000 {
             let k = format!("key{i}");
-            s.store(0, hash(k.as_bytes()), k.as_bytes(), Val::Num(i as f64), 0, 0, 0).unwrap();
+            s.store(
+                0,
+                hash(k.as_bytes()),
+                k.as_bytes(),
+                Val::Num(i as f64),
+                0,
+                0,
+                0,
+            )
+            .unwrap();
         }
         assert_eq!(s.len(), 20000);
         for i in (0..20000).step_by(7) {
             let k = format!("key{i}");
-            let f = s.get(hash(k.as_bytes()), k.as_bytes(), false, 0).unwrap().unwrap();
+            let f = s
+                .get(hash(k.as_bytes()), k.as_bytes(), false, 0)
+                .unwrap()
+                .unwrap();
             assert_eq!(f.number(), i as f64);
         }
         // SAFETY: reading our own header in a test.
@@ -1189,7 +1338,8 @@ mod tests {
         assert!(nb >= 8192, "buckets {nb}");
         for i in 0..20000 {
             let k = format!("key{i}");
-            s.store(0, hash(k.as_bytes()), k.as_bytes(), Val::Nil, 0, 0, 0).unwrap();
+            s.store(0, hash(k.as_bytes()), k.as_bytes(), Val::Nil, 0, 0, 0)
+                .unwrap();
         }
         assert!(s.is_empty());
         assert_eq!(a.blocks(), 2);

@@ -6,8 +6,9 @@ use std::ffi::c_void;
 use std::ptr::{self, null_mut};
 
 use nginx_sys::{
-    ngx_cycle_t, ngx_int_t, ngx_shared_memory_add, ngx_shm_zone_t, ngx_shmtx_lock, ngx_shmtx_unlock,
-    ngx_slab_alloc_locked, ngx_slab_free_locked, ngx_slab_pool_t, ngx_str_t, NGX_ERROR, NGX_OK,
+    ngx_cycle_t, ngx_int_t, ngx_shared_memory_add, ngx_shm_zone_t, ngx_shmtx_lock,
+    ngx_shmtx_unlock, ngx_slab_alloc_locked, ngx_slab_free_locked, ngx_slab_pool_t, ngx_str_t,
+    NGX_ERROR, NGX_OK,
 };
 
 use super::store::{Alloc, Header, Store};
@@ -85,22 +86,24 @@ impl Zone {
         Some(unsafe { &*z })
     }
 
-    /// A zone from a lightuserdata, accepted only if it is one of `known`.
-    pub fn from_known<'a>(p: *const c_void, known: &[usize]) -> Option<&'a Zone> {
-        if !known.contains(&(p as usize)) {
+    /// A zone from the address of a lightuserdata, accepted only if it is
+    /// one of `known` (the addresses `install` handed out).
+    pub fn from_known<'a>(addr: usize, known: &[usize]) -> Option<&'a Zone> {
+        if !known.contains(&addr) {
             return None;
         }
         // SAFETY: `known` lists zones of the VM's cycle, alive as long as it.
-        unsafe { Zone::from_ptr(p) }
+        unsafe { Zone::from_ptr(addr as *const c_void) }
     }
 
-    /// The dict name of a zone from MainConf's list (initialised or not).
-    pub fn name_of(p: *mut Zone) -> Vec<u8> {
-        if p.is_null() {
+    /// The dict name of a zone in MainConf's list (initialised or not), by
+    /// address.
+    pub fn name_of(addr: usize, known: &[usize]) -> Vec<u8> {
+        if addr == 0 || !known.contains(&addr) {
             return Vec::new();
         }
         // SAFETY: MainConf's list holds Zones allocated by `add` in the cycle pool.
-        unsafe { (*p).name.clone() }
+        unsafe { (*(addr as *const Zone)).name.clone() }
     }
 
     pub fn name(&self) -> &[u8] {
@@ -137,17 +140,28 @@ pub fn add(cf: &Conf, main: &mut MainConf) -> Result<(), String> {
     let name = cf.arg(1);
     let size_arg = cf.arg(2);
     if name.is_empty() {
-        return Err(format!("invalid lua shared dict name \"{}\"", String::from_utf8_lossy(name)));
+        return Err(format!(
+            "invalid lua shared dict name \"{}\"",
+            String::from_utf8_lossy(name)
+        ));
     }
     let size = crate::conf::directives::parse_size(size_arg)
         .filter(|&s| s > 8191)
-        .ok_or_else(|| format!("invalid lua shared dict size \"{}\"", String::from_utf8_lossy(size_arg)))?;
+        .ok_or_else(|| {
+            format!(
+                "invalid lua shared dict size \"{}\"",
+                String::from_utf8_lossy(size_arg)
+            )
+        })?;
 
     // SAFETY: cf is live; the name token lives in the cycle pool; the tag is
     // our module's address, stable while the module is loaded.
     unsafe {
         let raw = cf.raw();
-        let mut ngx_name = ngx_str_t { len: name.len(), data: name.as_ptr() as *mut u8 };
+        let mut ngx_name = ngx_str_t {
+            len: name.len(),
+            data: name.as_ptr() as *mut u8,
+        };
         let tag = ptr::addr_of_mut!(crate::module::ngx_http_lua_rs_module) as *mut c_void;
         let shm_zone = ngx_shared_memory_add(raw, &mut ngx_name, size, tag);
         if shm_zone.is_null() {
@@ -202,10 +216,15 @@ unsafe extern "C" fn init_zone(shm_zone: *mut ngx_shm_zone_t, data: *mut c_void)
             return NGX_OK as ngx_int_t;
         }
         // SAFETY: nginx still points ngx_cycle at the old cycle here; Lua code
-        // in init_by_lua should see the new one, as upstream arranges.
-        let saved = unsafe { nginx_sys::ngx_cycle };
-        unsafe { nginx_sys::ngx_cycle = (*z).cycle };
+        // in init_by_lua should see the new one, as upstream arranges. Single
+        // threaded (the master at configuration time); restored right after.
+        let saved = unsafe {
+            let saved = nginx_sys::ngx_cycle;
+            nginx_sys::ngx_cycle = (*z).cycle;
+            saved
+        };
         let r = crate::phase::init::run_init(main);
+        // SAFETY: as above.
         unsafe { nginx_sys::ngx_cycle = saved };
         match r {
             Ok(()) => NGX_OK as ngx_int_t,
@@ -220,7 +239,12 @@ unsafe extern "C" fn init_zone(shm_zone: *mut ngx_shm_zone_t, data: *mut c_void)
 /// # Safety
 /// `shm_zone` is the live zone nginx is initialising, `z` its Zone, `old`
 /// null or the previous cycle's Zone for the same memory.
-unsafe fn init_zone_inner(shm_zone: *mut ngx_shm_zone_t, z: *mut Zone, old: *mut Zone, log: *mut nginx_sys::ngx_log_t) -> bool {
+unsafe fn init_zone_inner(
+    shm_zone: *mut ngx_shm_zone_t,
+    z: *mut Zone,
+    old: *mut Zone,
+    log: *mut nginx_sys::ngx_log_t,
+) -> bool {
     // SAFETY: guaranteed by the caller; nginx has mapped shm.addr and (for a
     // new zone) initialised the slab pool there.
     unsafe {
@@ -234,9 +258,14 @@ unsafe fn init_zone_inner(shm_zone: *mut ngx_shm_zone_t, z: *mut Zone, old: *mut
             if (*shm_zone).shm.exists != 0 {
                 (*z).hdr = (*pool).data as *mut Header;
             } else {
+                (*pool).set_log_nomem(0);
                 let alloc = SlabAlloc(pool);
                 let Some(h) = Store::create(&alloc) else {
-                    crate::ffi::log::error(nginx_sys::NGX_LOG_EMERG as usize, log, &format!("lua_shared_dict \"{name}\": no memory for the header"));
+                    crate::ffi::log::error(
+                        nginx_sys::NGX_LOG_EMERG as usize,
+                        log,
+                        &format!("lua_shared_dict \"{name}\": no memory for the header"),
+                    );
                     return false;
                 };
                 (*pool).data = h as *mut c_void;
@@ -247,7 +276,6 @@ unsafe fn init_zone_inner(shm_zone: *mut ngx_shm_zone_t, z: *mut Zone, old: *mut
                     ptr::copy_nonoverlapping(ctx.as_ptr(), p, ctx.len());
                     (*pool).log_ctx = p;
                 }
-                (*pool).set_log_nomem(0);
             }
         }
         let alloc = SlabAlloc((*z).shpool);
