@@ -9,17 +9,18 @@ local ngx, state_lud = ...
 local ffi = require "ffi"
 local bit = require "bit"
 local new_tab = require "table.new"
+local str_buf = require "string.buffer"
 
 local C = ffi.C
 local ffi_string = ffi.string
 local ffi_gc = ffi.gc
+local ffi_cast = ffi.cast
 local band = bit.band
 local bor = bit.bor
 local lshift = bit.lshift
 local sub = string.sub
 local byte = string.byte
 local fmt = string.format
-local concat = table.concat
 local type = type
 local tostring = tostring
 local error = error
@@ -447,6 +448,12 @@ function re.gmatch(subj, regex, opts)
                         gmatch_mt)
 end
 
+-- Free output buffers for gsub with a function (a stack: the function may
+-- call ngx.re.gsub itself; a buffer whose call raised is left to the GC).
+local free_bufs = {}
+local n_free_bufs = 0
+local c_str = ffi.typeof("const char *")
+
 local function sub_func(subj, regex, repl, flags, global)
     local h, owned = get_regex(regex, flags)
     if not h then
@@ -458,8 +465,9 @@ local function sub_func(subj, regex, repl, flags, global)
     end
 
     local len = #subj
+    local base = ffi_cast(c_str, subj)
     local pos, cp, count = 0, 0, 0
-    local parts, np = nil, 0
+    local buf
     while true do
         local rc = re_exec(st, h, subj, len, pos)
         if rc < 0 then
@@ -467,17 +475,27 @@ local function sub_func(subj, regex, repl, flags, global)
                 break
             end
             free(h)
+            if buf then
+                buf:reset()
+                n_free_bufs = n_free_bufs + 1
+                free_bufs[n_free_bufs] = buf
+            end
             return nil, nil, "pcre_exec() failed: " .. rc
         end
         count = count + 1
         local from, to = h.captures[0], h.captures[1]
-        local piece = tostring(repl(collect(h, subj, flags)))
-        if not parts then
-            parts = {}
+        if not buf then
+            if n_free_bufs > 0 then
+                buf = free_bufs[n_free_bufs]
+                free_bufs[n_free_bufs] = nil
+                n_free_bufs = n_free_bufs - 1
+            else
+                buf = str_buf.new()
+            end
         end
-        parts[np + 1] = sub(subj, cp + 1, from)
-        parts[np + 2] = piece
-        np = np + 2
+        local piece = tostring(repl(collect(h, subj, flags)))
+        buf:putcdata(base + cp, from - cp)
+        buf:put(piece)
         cp = to
         pos = to
         if from == to then
@@ -495,9 +513,12 @@ local function sub_func(subj, regex, repl, flags, global)
         return subj, 0
     end
     if cp < len then
-        parts[np + 1] = sub(subj, cp + 1)
+        buf:putcdata(base + cp, len - cp)
     end
-    return concat(parts), count
+    local res = buf:get()
+    n_free_bufs = n_free_bufs + 1
+    free_bufs[n_free_bufs] = buf
+    return res, count
 end
 
 local function sub_template(subj, regex, repl, flags, global)

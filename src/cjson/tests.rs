@@ -446,6 +446,12 @@ fn lua_options_and_instances() {
         add(sn.decode("{"))
         add(cjson.decode('"\\u00e9"') == "é", cjson.decode('"\\ud83d\\ude00"') == "\240\159\152\128")
         add(cjson.decode(" 12 "), cjson.decode(12), cjson.decode("null") == cjson.null, cjson.decode("1e1000"))
+        local parts, arr = {}, {}
+        for i = 1, 200 do parts[i] = '"k' .. (i % 150) .. '":' .. i arr[i] = i end
+        local big = cjson.decode("{" .. table.concat(parts, ",") .. "}")
+        local n = 0 for _ in pairs(big) do n = n + 1 end
+        local a = cjson.decode("[" .. table.concat(arr, ",") .. "]")
+        add(cjson.decode('{"a":1,"a":2}').a, n, big.k1, big.k149, #a, a[1], a[64], a[65], a[200])
         return table.concat(r, "\n")
     "##);
     assert_eq!(
@@ -475,7 +481,8 @@ cjson 2.1.0.11 cjson
 1000 \"a\\/b\" 14
 nil Expected object key string but found T_END at character 2
 true true
-12 12 true inf"
+12 12 true inf
+2 150 151 149 200 1 64 65 200"
             .replace('\t', " ")
     );
 }

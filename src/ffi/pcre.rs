@@ -70,6 +70,15 @@ unsafe extern "C" {
         md: *mut Pcre2MatchData,
         mcontext: *mut Pcre2MatchContext,
     ) -> c_int;
+    fn pcre2_jit_match_8(
+        code: *const Pcre2Code,
+        subject: *const u8,
+        length: usize,
+        startoffset: usize,
+        options: u32,
+        md: *mut Pcre2MatchData,
+        mcontext: *mut Pcre2MatchContext,
+    ) -> c_int;
     fn pcre2_dfa_match_8(
         code: *const Pcre2Code,
         subject: *const u8,
@@ -108,6 +117,7 @@ const PCRE2_INFO_NAMETABLE: u32 = 19;
 const PCRE2_UNSET: usize = usize::MAX;
 const PCRE2_ERROR_NOMATCH: c_int = -1;
 const PCRE2_ERROR_NOMEMORY: c_int = -48;
+const PCRE2_ERROR_BADOFFSET: c_int = -33;
 
 /// lua-nginx-module's minimum JIT stack (ngx.re.opt("jit_stack_size")).
 const MIN_JIT_STACK_SIZE: usize = 32 * 1024;
@@ -147,6 +157,9 @@ pub struct Regex {
     md: *mut Pcre2MatchData,
     refs: usize,
     match_options: u32,
+    /// JIT-compiled and needs no UTF-8 check of the subject: matched with
+    /// pcre2_jit_match, which skips pcre2_match's argument checks.
+    jit_direct: bool,
     dfa: bool,
     utf: bool,
     caps: Vec<c_int>,
@@ -363,6 +376,7 @@ fn compile(pat: &[u8], opts: u32) -> Result<Box<Regex>, Vec<u8>> {
         md: ptr::null_mut(),
         refs: 1,
         match_options: if opts & api::OPT_NO_UTF8_CHECK != 0 { PCRE2_NO_UTF_CHECK } else { 0 },
+        jit_direct: false,
         dfa,
         utf: opts & api::OPT_UTF8 != 0,
         caps: Vec::new(),
@@ -371,6 +385,10 @@ fn compile(pat: &[u8], opts: u32) -> Result<Box<Regex>, Vec<u8>> {
     if opts & api::OPT_JIT != 0 {
         // SAFETY: `code` is a live compiled pattern.
         let rc = unsafe { pcre2_jit_compile_8(code, PCRE2_JIT_COMPLETE) };
+        // pcre2_jit_match checks nothing: fine unless the subject's UTF-8
+        // must be validated ("u" without "U"), or in DFA mode (no JIT).
+        re.jit_direct =
+            rc == 0 && !dfa && (opts & api::OPT_UTF8 == 0 || opts & api::OPT_NO_UTF8_CHECK != 0);
         if rc != 0 {
             super::log::error_bytes(
                 nginx_sys::NGX_LOG_INFO as usize,
@@ -426,6 +444,13 @@ fn exec(mctx: *mut Pcre2MatchContext, re: &mut Regex, subj: &[u8], pos: usize) -
                 ws.len(),
             )
         }
+    } else if re.jit_direct {
+        if pos > subj.len() {
+            return PCRE2_ERROR_BADOFFSET;
+        }
+        // SAFETY: as above; the code was JIT-compiled and the offset is
+        // within the subject (the checks pcre2_jit_match leaves to us).
+        unsafe { pcre2_jit_match_8(re.code, subj.as_ptr(), subj.len(), pos, 0, re.md, mctx) }
     } else {
         // SAFETY: as above.
         unsafe { pcre2_match_8(re.code, subj.as_ptr(), subj.len(), pos, re.match_options, re.md, mctx) }
