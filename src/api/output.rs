@@ -6,6 +6,7 @@ use nginx_sys::ngx_int_t;
 
 use super::context::{frame, OUTPUT};
 use super::{raise, set, ApiResult};
+use crate::ffi::lua_table::{self, Rules};
 use crate::ffi::request::Req;
 use crate::module;
 use crate::net::downstream::{self, Flush};
@@ -15,7 +16,7 @@ const NGX_OK: ngx_int_t = nginx_sys::NGX_OK as ngx_int_t;
 const NGX_ERROR: ngx_int_t = nginx_sys::NGX_ERROR as ngx_int_t;
 
 /// Serialises one print argument; `Err` carries upstream's complaint.
-fn push_value(out: &mut Vec<u8>, v: &Value, depth: usize) -> Result<(), String> {
+fn push_value(lua: &Lua, out: &mut Vec<u8>, v: &Value) -> Result<(), String> {
     match v {
         Value::String(s) => out.extend_from_slice(&s.as_bytes()),
         Value::Integer(i) => out.extend_from_slice(i.to_string().as_bytes()),
@@ -23,36 +24,7 @@ fn push_value(out: &mut Vec<u8>, v: &Value, depth: usize) -> Result<(), String> 
         Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::Nil => out.extend_from_slice(b"nil"),
         Value::LightUserData(p) if p.0.is_null() => out.extend_from_slice(b"null"),
-        Value::Table(t) => {
-            if depth > 100 {
-                return Err("nested table too deep".into());
-            }
-            // An array: positive integer keys only; holes print as nil, as
-            // upstream walks 1..max key.
-            let mut max = 0usize;
-            for pair in t.pairs::<Value, Value>() {
-                let (k, _) = pair.map_err(|e| e.to_string())?;
-                let i = match k {
-                    Value::Integer(i) if i >= 1 => i as usize,
-                    Value::Number(f) if f >= 1.0 && f.fract() == 0.0 => f as usize,
-                    _ => return Err("non-array table found".into()),
-                };
-                max = max.max(i);
-            }
-            for i in 1..=max {
-                let e: Value = t.raw_get(i).map_err(|e| e.to_string())?;
-                match e {
-                    Value::Table(_)
-                    | Value::String(_)
-                    | Value::Integer(_)
-                    | Value::Number(_)
-                    | Value::Boolean(_)
-                    | Value::Nil => push_value(out, &e, depth + 1)?,
-                    Value::LightUserData(p) if p.0.is_null() => push_value(out, &e, depth + 1)?,
-                    other => return Err(format!("bad data type {} found", other.type_name())),
-                }
-            }
-        }
+        Value::Table(t) => lua_table::flatten(lua, t, out, Rules::Print)?,
         other => {
             return Err(format!(
                 "string, number, boolean, nil, ngx.null, or array table expected, but got {}",
@@ -103,7 +75,7 @@ fn output(lua: &Lua, args: MultiValue, newline: bool, name: &str) -> ApiResult<M
     let Some(ctx) = RequestCtx::get(r) else { return raise("no request ctx found") };
     let mut buf = Vec::new();
     for (i, v) in args.iter().enumerate() {
-        if let Err(e) = push_value(&mut buf, v, 0) {
+        if let Err(e) = push_value(lua, &mut buf, v) {
             return raise(format!("bad argument #{} to '{name}' ({e})", i + 1));
         }
     }

@@ -14,7 +14,7 @@
 
 use mlua::{LightUserData, Lua, Table};
 
-use crate::ffi::pcre::ReState;
+use crate::ffi::pcre::ReVm;
 
 // Option bits shared with lualib/ngx_re.lua (keep in sync).
 /// `o`: compile once, keep in the per-VM LRU cache.
@@ -103,7 +103,9 @@ impl Template {
                 continue;
             }
             i += 1;
-            let Some(&c) = src.get(i) else { return Err(invalid()) };
+            let Some(&c) = src.get(i) else {
+                return Err(invalid());
+            };
             if c == b'$' {
                 lit.push(b'$');
                 i += 1;
@@ -126,7 +128,11 @@ impl Template {
                     closed = true;
                     break;
                 }
-                let ok = if numeric { ch.is_ascii_digit() } else { ch.is_ascii_alphanumeric() || ch == b'_' };
+                let ok = if numeric {
+                    ch.is_ascii_digit()
+                } else {
+                    ch.is_ascii_alphanumeric() || ch == b'_'
+                };
                 if !ok {
                     break;
                 }
@@ -176,7 +182,9 @@ impl Template {
                     if *n >= count {
                         continue;
                     }
-                    let (Some(&from), Some(&to)) = (caps.get(2 * n), caps.get(2 * n + 1)) else { continue };
+                    let (Some(&from), Some(&to)) = (caps.get(2 * n), caps.get(2 * n + 1)) else {
+                        continue;
+                    };
                     if from < 0 || to < from {
                         continue;
                     }
@@ -200,36 +208,36 @@ pub fn utf8_char_len(lead: u8) -> usize {
     }
 }
 
-/// Owns the VM's regex state (see [`ReState`]); dropped with the VM.
-struct ReHolder(*mut ReState);
-
-impl Drop for ReHolder {
-    fn drop(&mut self) {
-        crate::ffi::pcre::destroy_state(self.0);
-    }
-}
-
 const NGX_RE_LUA: &str = include_str!("../../lualib/ngx_re.lua");
 
 /// Installs `ngx.re.*`, and `ngx.re` / `resty.core.regex` into package.preload.
 pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
-    let state = crate::ffi::pcre::new_state();
-    lua.set_app_data(ReHolder(state));
-    let chunk = lua.load(NGX_RE_LUA).set_name("=ngx_lua_rs.re").into_function()?;
-    let (re, module, core_regex): (Table, Table, Table) =
-        chunk.call((ngx, LightUserData(state as *mut std::ffi::c_void)))?;
+    let vm = ReVm::new();
+    let state = LightUserData(vm.as_ptr());
+    lua.set_app_data(vm);
+    let chunk = lua
+        .load(NGX_RE_LUA)
+        .set_name("=ngx_lua_rs.re")
+        .into_function()?;
+    let (re, module, core_regex): (Table, Table, Table) = chunk.call((ngx, state))?;
     ngx.raw_set("re", re)?;
     let preload: Table = lua.globals().get::<Table>("package")?.get("preload")?;
-    preload.set("ngx.re", lua.create_function(move |_, ()| Ok(module.clone()))?)?;
-    preload.set("resty.core.regex", lua.create_function(move |_, ()| Ok(core_regex.clone()))?)?;
+    preload.set(
+        "ngx.re",
+        lua.create_function(move |_, ()| Ok(module.clone()))?,
+    )?;
+    preload.set(
+        "resty.core.regex",
+        lua.create_function(move |_, ()| Ok(core_regex.clone()))?,
+    )?;
     Ok(())
 }
 
 /// Applies `lua_regex_cache_max_entries` / `lua_regex_match_limit` (called
 /// once the http block is parsed, before init_by_lua runs).
 pub fn configure(lua: &Lua, cache_max_entries: usize, match_limit: usize) {
-    if let Some(h) = lua.app_data_ref::<ReHolder>() {
-        crate::ffi::pcre::configure_state(h.0, cache_max_entries, match_limit);
+    if let Some(vm) = lua.app_data_ref::<ReVm>() {
+        vm.configure(cache_max_entries, match_limit);
     }
 }
 
@@ -285,19 +293,40 @@ mod tests {
         let t = Template::parse(b"a$1b${22}$$").unwrap();
         assert_eq!(
             t.pieces,
-            vec![Piece::Lit(b"a".to_vec()), Piece::Cap(1), Piece::Lit(b"b".to_vec()), Piece::Cap(22), Piece::Lit(b"$".to_vec())]
+            vec![
+                Piece::Lit(b"a".to_vec()),
+                Piece::Cap(1),
+                Piece::Lit(b"b".to_vec()),
+                Piece::Cap(22),
+                Piece::Lit(b"$".to_vec())
+            ]
         );
     }
 
     #[test]
     fn template_errors() {
         let e = |s: &str| Template::parse(s.as_bytes()).unwrap_err();
-        assert_eq!(e("abc$"), "lua script: invalid capturing variable name found in \"abc$\"");
-        assert_eq!(e("${"), "lua script: invalid capturing variable name found in \"${\"");
-        assert_eq!(e("${}"), "lua script: invalid capturing variable name found in \"${}\"");
-        assert_eq!(e("$ x"), "lua script: invalid capturing variable name found in \"$ x\"");
+        assert_eq!(
+            e("abc$"),
+            "lua script: invalid capturing variable name found in \"abc$\""
+        );
+        assert_eq!(
+            e("${"),
+            "lua script: invalid capturing variable name found in \"${\""
+        );
+        assert_eq!(
+            e("${}"),
+            "lua script: invalid capturing variable name found in \"${}\""
+        );
+        assert_eq!(
+            e("$ x"),
+            "lua script: invalid capturing variable name found in \"$ x\""
+        );
         assert_eq!(e("${1"), "the closing bracket in \"1\" variable is missing");
-        assert_eq!(e("${1a}"), "the closing bracket in \"1\" variable is missing");
+        assert_eq!(
+            e("${1a}"),
+            "the closing bracket in \"1\" variable is missing"
+        );
         assert_eq!(
             e("$name"),
             "attempt to use named capturing variable \"name\" (named captures not supported yet)"

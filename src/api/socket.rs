@@ -5,11 +5,12 @@
 
 use std::net::IpAddr;
 
-use mlua::{Lua, MultiValue, Table, Value};
+use mlua::{Lua, MultiValue, Value};
 
 use super::context::Frame;
 use super::{raise, ApiResult};
 use crate::ffi::log;
+use crate::ffi::lua_table::{self, Rules};
 use crate::ffi::request::Req;
 use crate::net::addr::SockAddr;
 use crate::sched::{self, RequestCtx, Waiter};
@@ -172,40 +173,9 @@ pub(crate) fn push_scalar(out: &mut Vec<u8>, v: &Value) {
     }
 }
 
-/// send()'s strict flattening of nested array tables.
-fn push_table(out: &mut Vec<u8>, t: &Table, depth: usize) -> Result<(), String> {
-    if depth > 100 {
-        return Err("nested table too deep".into());
-    }
-    let mut max = 0usize;
-    let mut count = 0usize;
-    for pair in t.pairs::<Value, Value>() {
-        let (k, _) = pair.map_err(|e| e.to_string())?;
-        let i = match k {
-            Value::Integer(i) if i >= 1 => i as usize,
-            Value::Number(f) if f >= 1.0 && f.fract() == 0.0 => f as usize,
-            _ => return Err("non-array table found".into()),
-        };
-        max = max.max(i);
-        count += 1;
-    }
-    if count != max {
-        return Err("non-array table found".into());
-    }
-    for i in 1..=max {
-        let e: Value = t.raw_get(i).map_err(|e| e.to_string())?;
-        match &e {
-            Value::String(_) | Value::Integer(_) | Value::Number(_) => push_scalar(out, &e),
-            Value::Table(t) => push_table(out, t, depth + 1)?,
-            other => return Err(format!("bad data type {} found", other.type_name())),
-        }
-    }
-    Ok(())
-}
-
 /// The bytes send(data) sends: a string, number, boolean, nil or a nested
 /// array table of strings and numbers.
-pub(crate) fn send_data(v: &Value) -> ApiResult<Vec<u8>> {
+pub(crate) fn send_data(lua: &Lua, v: &Value) -> ApiResult<Vec<u8>> {
     let mut data = Vec::new();
     match v {
         Value::String(_)
@@ -214,7 +184,7 @@ pub(crate) fn send_data(v: &Value) -> ApiResult<Vec<u8>> {
         | Value::Boolean(_)
         | Value::Nil => push_scalar(&mut data, v),
         Value::Table(t) => {
-            if let Err(m) = push_table(&mut data, t, 0) {
+            if let Err(m) = lua_table::flatten(lua, t, &mut data, Rules::Send) {
                 return raise(format!("bad argument #2 to 'send' ({m})"));
             }
         }

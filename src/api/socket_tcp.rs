@@ -259,10 +259,8 @@ impl State {
                     continue;
                 }
             }
-            self.rbuf.resize(want, 0);
-            match conn.recv(&mut self.rbuf) {
+            match conn.recv_into(&mut self.rbuf, want) {
                 Io::Done(n) => {
-                    self.rbuf.truncate(n);
                     if let Some(d) = self.down.as_mut() {
                         d.consumed(n, true);
                     }
@@ -750,7 +748,7 @@ fn send(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
     let f = frame(lua, YIELDABLE)?;
     let a: Vec<Value> = args.into_iter().collect();
     let sock = sock_of(a.first(), "send")?;
-    let data = send_data(&a[1])?;
+    let data = send_data(lua, &a[1])?;
     let Some(sock) = sock else {
         return to_lua(lua, fail("closed")).map_err(Into::into);
     };

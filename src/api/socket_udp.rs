@@ -322,7 +322,7 @@ fn send(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
     if st.waiter.is_some() {
         return ret(lua, fail("socket busy"));
     }
-    let data = send_data(&a[1])?;
+    let data = send_data(lua, &a[1])?;
     let Some(conn) = st.conn.as_ref() else {
         return ret(lua, fail("closed"));
     };

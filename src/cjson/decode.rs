@@ -15,7 +15,10 @@ pub struct DecodeOptions {
 
 impl Default for DecodeOptions {
     fn default() -> Self {
-        DecodeOptions { max_depth: 1000, invalid_numbers: true }
+        DecodeOptions {
+            max_depth: 1000,
+            invalid_numbers: true,
+        }
     }
 }
 
@@ -146,14 +149,18 @@ impl<'a> Lexer<'a> {
 
     /// `\uXXXX` (or a surrogate pair) at `pos`: appends UTF-8, advances.
     fn unicode_escape(&mut self) -> bool {
-        let Some(mut cp) = self.hex4(self.pos + 2) else { return false };
+        let Some(mut cp) = self.hex4(self.pos + 2) else {
+            return false;
+        };
         let mut len = 6;
         if cp & 0xF800 == 0xD800 {
             // A low surrogate first, or a high one not followed by a low one.
             if cp & 0x400 != 0 || self.at(self.pos + 6) != b'\\' || self.at(self.pos + 7) != b'u' {
                 return false;
             }
-            let Some(low) = self.hex4(self.pos + 8) else { return false };
+            let Some(low) = self.hex4(self.pos + 8) else {
+                return false;
+            };
             if low & 0xFC00 != 0xDC00 {
                 return false;
             }
@@ -319,7 +326,11 @@ impl<'a> Lexer<'a> {
     }
 
     fn fail(&self, expected: &str, tok: Tok) -> DecodeError {
-        DecodeError(format!("Expected {expected} but found {} at character {}", self.name(tok), self.index + 1))
+        DecodeError(format!(
+            "Expected {expected} but found {} at character {}",
+            self.name(tok),
+            self.index + 1
+        ))
     }
 }
 
@@ -329,15 +340,34 @@ enum Frame {
 }
 
 /// Decodes `data` into `sink`. `scratch` is reused for strings with escapes.
-pub fn decode<S: Sink>(data: &[u8], opts: DecodeOptions, scratch: &mut Vec<u8>, sink: &mut S) -> Result<(), DecodeError> {
+pub fn decode<S: Sink>(
+    data: &[u8],
+    opts: DecodeOptions,
+    scratch: &mut Vec<u8>,
+    sink: &mut S,
+) -> Result<(), DecodeError> {
     if data.len() >= 2 && (data[0] == 0 || data[1] == 0) {
-        return Err(DecodeError("JSON parser does not support UTF-16 or UTF-32".into()));
+        return Err(DecodeError(
+            "JSON parser does not support UTF-16 or UTF-32".into(),
+        ));
     }
-    let mut lx =
-        Lexer { data, pos: 0, index: 0, opts, scratch, plain: (0, 0), escaped: false, num: 0.0, int: false, err: "" };
+    let mut lx = Lexer {
+        data,
+        pos: 0,
+        index: 0,
+        opts,
+        scratch,
+        plain: (0, 0),
+        escaped: false,
+        num: 0.0,
+        int: false,
+        err: "",
+    };
     let mut stack: Vec<Frame> = Vec::new();
     let too_deep = |depth: usize, pos: usize| {
-        DecodeError(format!("Found too many nested data structures ({depth}) at character {pos}"))
+        DecodeError(format!(
+            "Found too many nested data structures ({depth}) at character {pos}"
+        ))
     };
     let mut tok = lx.next();
     'value: loop {

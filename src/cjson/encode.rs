@@ -97,7 +97,14 @@ pub fn push_string(out: &mut Vec<u8>, s: &[u8], escape_slash: bool) {
         out.extend_from_slice(&s[run..i]);
         run = i + 1;
         if e == b'u' {
-            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
+            out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(b >> 4) as usize],
+                HEX[(b & 15) as usize],
+            ]);
         } else {
             out.extend_from_slice(&[b'\\', e]);
         }
@@ -168,7 +175,9 @@ impl ArrayScan {
     /// (then an object when `sparse_convert`, else an error).
     pub fn finish(self, opts: &EncodeOptions) -> Result<Shape, EncodeError> {
         let ratio = f64::from(opts.sparse_ratio);
-        let sparse = opts.sparse_ratio > 0 && self.max > self.items * ratio && self.max > f64::from(opts.sparse_safe);
+        let sparse = opts.sparse_ratio > 0
+            && self.max > self.items * ratio
+            && self.max > f64::from(opts.sparse_safe);
         if sparse {
             if !opts.sparse_convert {
                 return Err(cannot("table", "excessively sparse array"));
@@ -194,7 +203,10 @@ mod tests {
         assert_eq!(s(b"a/b", true), r#""a\/b""#);
         assert_eq!(s(b"a/b", false), r#""a/b""#);
         assert_eq!(s(b"\"\\\n\r\t\x08\x0c", true), r#""\"\\\n\r\t\b\f""#);
-        assert_eq!(s(b"\x00\x01\x1f\x7f", true), r#""\u0000\u0001\u001f\u007f""#);
+        assert_eq!(
+            s(b"\x00\x01\x1f\x7f", true),
+            r#""\u0000\u0001\u001f\u007f""#
+        );
         assert_eq!(s("é€".as_bytes(), true), "\"é€\"");
         assert_eq!(s(b"", true), "\"\"");
     }
@@ -219,13 +231,31 @@ mod tests {
         assert_eq!(scan(&[-1.0], &o), Ok(Shape::Object));
         // max <= safe (10): always an array
         assert_eq!(scan(&[10.0], &o), Ok(Shape::Array(10)));
-        assert_eq!(scan(&[11.0], &o), Err(cannot("table", "excessively sparse array")));
+        assert_eq!(
+            scan(&[11.0], &o),
+            Err(cannot("table", "excessively sparse array"))
+        );
         // 2 items, max 4: 4 > 2*2 is false
-        assert_eq!(scan(&[1.0, 20.0], &o), Err(cannot("table", "excessively sparse array")));
-        assert_eq!(scan(&[11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0], &o), Ok(Shape::Array(20)));
-        let conv = EncodeOptions { sparse_convert: true, ..o };
+        assert_eq!(
+            scan(&[1.0, 20.0], &o),
+            Err(cannot("table", "excessively sparse array"))
+        );
+        assert_eq!(
+            scan(
+                &[11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0],
+                &o
+            ),
+            Ok(Shape::Array(20))
+        );
+        let conv = EncodeOptions {
+            sparse_convert: true,
+            ..o
+        };
         assert_eq!(scan(&[11.0], &conv), Ok(Shape::Object));
-        let never = EncodeOptions { sparse_ratio: 0, ..o };
+        let never = EncodeOptions {
+            sparse_ratio: 0,
+            ..o
+        };
         assert_eq!(scan(&[1000.0], &never), Ok(Shape::Array(1000)));
     }
 
@@ -233,11 +263,20 @@ mod tests {
     fn numbers() {
         let o = EncodeOptions::default();
         let mut v = Vec::new();
-        assert_eq!(push_number(&mut v, f64::NAN, &o), Err(cannot("number", "must not be NaN or Infinity")));
-        let on = EncodeOptions { invalid_numbers: InvalidNumbers::On, ..o };
+        assert_eq!(
+            push_number(&mut v, f64::NAN, &o),
+            Err(cannot("number", "must not be NaN or Infinity"))
+        );
+        let on = EncodeOptions {
+            invalid_numbers: InvalidNumbers::On,
+            ..o
+        };
         push_number(&mut v, f64::NAN, &on).unwrap();
         push_number(&mut v, f64::NEG_INFINITY, &on).unwrap();
-        let null = EncodeOptions { invalid_numbers: InvalidNumbers::Null, ..o };
+        let null = EncodeOptions {
+            invalid_numbers: InvalidNumbers::Null,
+            ..o
+        };
         push_number(&mut v, f64::INFINITY, &null).unwrap();
         assert_eq!(v, b"NaN-Infinitynull");
     }

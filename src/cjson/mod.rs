@@ -128,14 +128,18 @@ pub fn new_instance(lua: &Lua, safe: bool) -> mlua::Result<Table> {
     let array_mt = shared_table(lua, ARRAY_MT_KEY)?;
     let empty_array_mt = shared_table(lua, EMPTY_ARRAY_MT_KEY)?;
     let inst = Rc::new(Instance::default());
-    let (raw_encode, raw_decode) = crate::ffi::cjson::functions(lua, inst.clone(), &array_mt, &empty_array_mt)?;
+    let (raw_encode, raw_decode) =
+        crate::ffi::cjson::functions(lua, inst.clone(), &array_mt, &empty_array_mt)?;
     let (encode, decode): (Function, Function) = wrap(lua)?.call((raw_encode, raw_decode, safe))?;
 
     let m = lua.create_table()?;
     m.raw_set("encode", encode)?;
     m.raw_set("decode", decode)?;
     options(lua, &m, &inst)?;
-    m.raw_set("new", lua.create_function(move |lua, ()| new_instance(lua, safe))?)?;
+    m.raw_set(
+        "new",
+        lua.create_function(move |lua, ()| new_instance(lua, safe))?,
+    )?;
     m.raw_set("null", LightUserData(std::ptr::null_mut()))?;
     m.raw_set("empty_array", LightUserData(empty_array_ptr()))?;
     m.raw_set("array_mt", array_mt)?;
@@ -168,7 +172,14 @@ fn lua_type_name(v: &Value) -> &'static str {
 }
 
 /// An integer option: unchanged when nil, else an integer in min..=max.
-fn int_option(v: &Value, idx: usize, setting: &mut i64, min: i64, max: i64, fname: &str) -> ApiResult<()> {
+fn int_option(
+    v: &Value,
+    idx: usize,
+    setting: &mut i64,
+    min: i64,
+    max: i64,
+    fname: &str,
+) -> ApiResult<()> {
     let n = match v {
         Value::Nil => return Ok(()),
         Value::Integer(i) => *i,
@@ -177,12 +188,22 @@ fn int_option(v: &Value, idx: usize, setting: &mut i64, min: i64, max: i64, fnam
             Some(n) => n as i64,
             None => return Err(bad_arg(idx, fname, "number expected, got string")),
         },
-        other => return Err(bad_arg(idx, fname, &format!("number expected, got {}", lua_type_name(other)))),
+        other => {
+            return Err(bad_arg(
+                idx,
+                fname,
+                &format!("number expected, got {}", lua_type_name(other)),
+            ))
+        }
     };
     // lua-cjson stores the value in a C int and reports argument 1.
     let n = n as i32 as i64;
     if n < min || n > max {
-        return Err(bad_arg(1, fname, &format!("expected integer between {min} and {max}")));
+        return Err(bad_arg(
+            1,
+            fname,
+            &format!("expected integer between {min} and {max}"),
+        ));
     }
     *setting = n;
     Ok(())
@@ -190,7 +211,13 @@ fn int_option(v: &Value, idx: usize, setting: &mut i64, min: i64, max: i64, fnam
 
 /// An enumerated option: nil keeps it, a boolean sets 0/1, else one of
 /// `names` by name.
-fn enum_option(v: &Value, idx: usize, setting: &mut usize, names: &[&str], fname: &str) -> ApiResult<()> {
+fn enum_option(
+    v: &Value,
+    idx: usize,
+    setting: &mut usize,
+    names: &[&str],
+    fname: &str,
+) -> ApiResult<()> {
     let name = match v {
         Value::Nil => return Ok(()),
         Value::Boolean(b) => {
@@ -204,7 +231,13 @@ fn enum_option(v: &Value, idx: usize, setting: &mut usize, names: &[&str], fname
             crate::ffi::fmt::push_number(&mut b, *n);
             String::from_utf8_lossy(&b).into_owned()
         }
-        other => return Err(bad_arg(idx, fname, &format!("string expected, got {}", lua_type_name(other)))),
+        other => {
+            return Err(bad_arg(
+                idx,
+                fname,
+                &format!("string expected, got {}", lua_type_name(other)),
+            ))
+        }
     };
     match names.iter().position(|n| *n == name) {
         Some(i) => {
@@ -218,7 +251,13 @@ fn enum_option(v: &Value, idx: usize, setting: &mut usize, names: &[&str], fname
 const ON_OFF: &[&str] = &["off", "on"];
 
 /// A boolean option function: `f(v?)` sets (unless nil) and returns it.
-fn bool_fn(lua: &Lua, m: &Table, inst: &Rc<Instance>, name: &'static str, field: fn(&mut Settings) -> &mut bool) -> mlua::Result<()> {
+fn bool_fn(
+    lua: &Lua,
+    m: &Table,
+    inst: &Rc<Instance>,
+    name: &'static str,
+    field: fn(&mut Settings) -> &mut bool,
+) -> mlua::Result<()> {
     let inst = inst.clone();
     api::set(lua, m, name, move |_, a: MultiValue| {
         let a = args(a, 1, name)?;
@@ -232,7 +271,15 @@ fn bool_fn(lua: &Lua, m: &Table, inst: &Rc<Instance>, name: &'static str, field:
 }
 
 /// An integer option function.
-fn int_fn(lua: &Lua, m: &Table, inst: &Rc<Instance>, name: &'static str, min: i64, max: i64, field: fn(&mut Settings) -> &mut u32) -> mlua::Result<()> {
+fn int_fn(
+    lua: &Lua,
+    m: &Table,
+    inst: &Rc<Instance>,
+    name: &'static str,
+    min: i64,
+    max: i64,
+    field: fn(&mut Settings) -> &mut u32,
+) -> mlua::Result<()> {
     let inst = inst.clone();
     api::set(lua, m, name, move |_, a: MultiValue| {
         let a = args(a, 1, name)?;
@@ -248,14 +295,30 @@ fn int_fn(lua: &Lua, m: &Table, inst: &Rc<Instance>, name: &'static str, min: i6
 const INT_MAX: i64 = i32::MAX as i64;
 
 fn options(lua: &Lua, m: &Table, inst: &Rc<Instance>) -> mlua::Result<()> {
-    bool_fn(lua, m, inst, "encode_empty_table_as_object", |s| &mut s.encode.empty_table_as_object)?;
-    bool_fn(lua, m, inst, "decode_array_with_array_mt", |s| &mut s.decode_array_with_array_mt)?;
-    bool_fn(lua, m, inst, "encode_escape_forward_slash", |s| &mut s.encode.escape_forward_slash)?;
-    bool_fn(lua, m, inst, "encode_skip_unsupported_value_types", |s| &mut s.encode.skip_unsupported)?;
-    bool_fn(lua, m, inst, "decode_invalid_numbers", |s| &mut s.decode.invalid_numbers)?;
-    int_fn(lua, m, inst, "encode_max_depth", 1, INT_MAX, |s| &mut s.encode.max_depth)?;
-    int_fn(lua, m, inst, "decode_max_depth", 1, INT_MAX, |s| &mut s.decode.max_depth)?;
-    int_fn(lua, m, inst, "encode_number_precision", 1, 16, |s| &mut s.encode.precision)?;
+    bool_fn(lua, m, inst, "encode_empty_table_as_object", |s| {
+        &mut s.encode.empty_table_as_object
+    })?;
+    bool_fn(lua, m, inst, "decode_array_with_array_mt", |s| {
+        &mut s.decode_array_with_array_mt
+    })?;
+    bool_fn(lua, m, inst, "encode_escape_forward_slash", |s| {
+        &mut s.encode.escape_forward_slash
+    })?;
+    bool_fn(lua, m, inst, "encode_skip_unsupported_value_types", |s| {
+        &mut s.encode.skip_unsupported
+    })?;
+    bool_fn(lua, m, inst, "decode_invalid_numbers", |s| {
+        &mut s.decode.invalid_numbers
+    })?;
+    int_fn(lua, m, inst, "encode_max_depth", 1, INT_MAX, |s| {
+        &mut s.encode.max_depth
+    })?;
+    int_fn(lua, m, inst, "decode_max_depth", 1, INT_MAX, |s| {
+        &mut s.decode.max_depth
+    })?;
+    int_fn(lua, m, inst, "encode_number_precision", 1, 16, |s| {
+        &mut s.encode.precision
+    })?;
 
     let i = inst.clone();
     api::set(lua, m, "encode_keep_buffer", move |_, a: MultiValue| {
@@ -274,28 +337,33 @@ fn options(lua: &Lua, m: &Table, inst: &Rc<Instance>) -> mlua::Result<()> {
     })?;
 
     let i = inst.clone();
-    api::set(lua, m, "encode_invalid_numbers", move |lua, a: MultiValue| {
-        const NAMES: &[&str] = &["off", "on", "null"];
-        let a = args(a, 1, "encode_invalid_numbers")?;
-        let mut s = i.settings.get();
-        let mut cur = match s.encode.invalid_numbers {
-            InvalidNumbers::Off => 0,
-            InvalidNumbers::On => 1,
-            InvalidNumbers::Null => 2,
-        };
-        enum_option(&a[0], 1, &mut cur, NAMES, "encode_invalid_numbers")?;
-        s.encode.invalid_numbers = match cur {
-            0 => InvalidNumbers::Off,
-            1 => InvalidNumbers::On,
-            _ => InvalidNumbers::Null,
-        };
-        i.settings.set(s);
-        Ok(match cur {
-            0 => Value::Boolean(false),
-            1 => Value::Boolean(true),
-            _ => Value::String(lua.create_string("null")?),
-        })
-    })?;
+    api::set(
+        lua,
+        m,
+        "encode_invalid_numbers",
+        move |lua, a: MultiValue| {
+            const NAMES: &[&str] = &["off", "on", "null"];
+            let a = args(a, 1, "encode_invalid_numbers")?;
+            let mut s = i.settings.get();
+            let mut cur = match s.encode.invalid_numbers {
+                InvalidNumbers::Off => 0,
+                InvalidNumbers::On => 1,
+                InvalidNumbers::Null => 2,
+            };
+            enum_option(&a[0], 1, &mut cur, NAMES, "encode_invalid_numbers")?;
+            s.encode.invalid_numbers = match cur {
+                0 => InvalidNumbers::Off,
+                1 => InvalidNumbers::On,
+                _ => InvalidNumbers::Null,
+            };
+            i.settings.set(s);
+            Ok(match cur {
+                0 => Value::Boolean(false),
+                1 => Value::Boolean(true),
+                _ => Value::String(lua.create_string("null")?),
+            })
+        },
+    )?;
 
     let i = inst.clone();
     api::set(lua, m, "encode_sparse_array", move |_, a: MultiValue| {

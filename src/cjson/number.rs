@@ -4,7 +4,8 @@
 use crate::ffi::cnum;
 
 const POW10: [f64; 18] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17,
 ];
 
 /// Appends `n` as `printf("%.{precision}g", n)` would (precision 1..=17).
@@ -65,7 +66,11 @@ pub fn parse(s: &[u8]) -> Option<Parsed> {
             return None;
         }
         let integer = hex && !s[..len].iter().any(|&b| b == b'.' || (b | 0x20) == b'p');
-        return Some(Parsed { value, len, integer });
+        return Some(Parsed {
+            value,
+            len,
+            integer,
+        });
     }
     let int_start = i;
     while at(i).is_ascii_digit() {
@@ -111,10 +116,18 @@ pub fn parse(s: &[u8]) -> Option<Parsed> {
         }
         let f = v as f64;
         let value = if span[0] == b'-' { -f } else { f };
-        return Some(Parsed { value, len: i, integer });
+        return Some(Parsed {
+            value,
+            len: i,
+            integer,
+        });
     }
     if let Some(value) = fast_decimal(span, int_start) {
-        return Some(Parsed { value, len: i, integer });
+        return Some(Parsed {
+            value,
+            len: i,
+            integer,
+        });
     }
     // The span is ASCII digits, sign, '.', 'e' only: valid UTF-8, and a form
     // Rust's correctly rounded parser accepts (as glibc's strtod rounds).
@@ -123,7 +136,11 @@ pub fn parse(s: &[u8]) -> Option<Parsed> {
         let (v, len) = cnum::c_strtod(span);
         (len == span.len()).then_some(v)
     })?;
-    Some(Parsed { value, len: i, integer })
+    Some(Parsed {
+        value,
+        len: i,
+        integer,
+    })
 }
 
 /// `d+.d*` with at most 15 significant digits and no exponent: the digits
@@ -167,7 +184,7 @@ mod tests {
         assert_eq!(f(-2.0, 14), "-2");
         assert_eq!(f(-0.0, 14), "-0");
         assert_eq!(f(0.0, 14), "0");
-        assert_eq!(f(3.14, 14), "3.14");
+        assert_eq!(f(3.25, 14), "3.25");
         assert_eq!(f(1e100, 14), "1e+100");
         assert_eq!(f(123456789012345.0, 14), "1.2345678901234e+14");
         assert_eq!(f(12345678901234.0, 14), "12345678901234");
@@ -206,7 +223,10 @@ mod tests {
         assert_eq!(p("-inf,"), Some((f64::NEG_INFINITY, 4, false)));
         assert!(p("NaN").unwrap().0.is_nan());
         assert_eq!(p("nul"), None);
-        assert_eq!(p("1234567890123456789012345678901234567890"), Some((1.2345678901234568e39, 40, true)));
+        assert_eq!(
+            p("1234567890123456789012345678901234567890"),
+            Some((1.2345678901234568e39, 40, true))
+        );
         assert_eq!(p("9007199254740993"), Some((9007199254740992.0, 16, true)));
         assert_eq!(p("1e400"), Some((f64::INFINITY, 5, false)));
         assert_eq!(p("2.2250738585072014e-308").unwrap().0, f64::MIN_POSITIVE);

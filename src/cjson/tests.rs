@@ -24,61 +24,151 @@ fn st(s: &str) -> Json {
 #[test]
 fn decodes_values() {
     assert_eq!(dec(" 1 "), Ok(Json::Number(1.0)));
-    assert_eq!(dec("[1,\"a\",true,false,null]"), Ok(Json::Array(vec![
-        Json::Number(1.0),
-        st("a"),
-        Json::Bool(true),
-        Json::Bool(false),
-        Json::Null
-    ])));
-    assert_eq!(dec("{\"a\":{\"b\":[]},\"c\":{}}"), Ok(Json::Object(vec![
-        (b"a".to_vec(), Json::Object(vec![(b"b".to_vec(), Json::Array(vec![]))])),
-        (b"c".to_vec(), Json::Object(vec![])),
-    ])));
-    assert_eq!(dec(r#""\u00e9\u20ac\ud83d\ude00\/\b\f\n\r\t\"\\""#), Ok(st("é€😀/\x08\x0c\n\r\t\"\\")));
+    assert_eq!(
+        dec("[1,\"a\",true,false,null]"),
+        Ok(Json::Array(vec![
+            Json::Number(1.0),
+            st("a"),
+            Json::Bool(true),
+            Json::Bool(false),
+            Json::Null
+        ]))
+    );
+    assert_eq!(
+        dec("{\"a\":{\"b\":[]},\"c\":{}}"),
+        Ok(Json::Object(vec![
+            (
+                b"a".to_vec(),
+                Json::Object(vec![(b"b".to_vec(), Json::Array(vec![]))])
+            ),
+            (b"c".to_vec(), Json::Object(vec![])),
+        ]))
+    );
+    assert_eq!(
+        dec(r#""\u00e9\u20ac\ud83d\ude00\/\b\f\n\r\t\"\\""#),
+        Ok(st("é€😀/\x08\x0c\n\r\t\"\\"))
+    );
     assert_eq!(dec(r#""\u0000""#), Ok(st("\0")));
     // Raw bytes pass through, control characters too.
-    assert_eq!(parse(b"\"\xff\x01\"", DecodeOptions::default()), Ok(Json::String(vec![0xff, 1])));
+    assert_eq!(
+        parse(b"\"\xff\x01\"", DecodeOptions::default()),
+        Ok(Json::String(vec![0xff, 1]))
+    );
     assert_eq!(dec("1e2"), Ok(Json::Number(100.0)));
     assert_eq!(dec("-0.5"), Ok(Json::Number(-0.5)));
     // A NUL byte ends the document.
-    assert_eq!(parse(b"[1]\0junk", DecodeOptions::default()), Ok(Json::Array(vec![Json::Number(1.0)])));
+    assert_eq!(
+        parse(b"[1]\0junk", DecodeOptions::default()),
+        Ok(Json::Array(vec![Json::Number(1.0)]))
+    );
 }
 
 #[test]
 fn decode_errors() {
     assert_eq!(err(b""), "Expected value but found T_END at character 1");
-    assert_eq!(err(b"x"), "Expected value but found invalid token at character 1");
-    assert_eq!(err(b"  ]"), "Expected value but found T_ARR_END at character 3");
-    assert_eq!(err(b"[1 2]"), "Expected comma or array end but found T_INTEGER at character 4");
-    assert_eq!(err(b"[1,]"), "Expected value but found T_ARR_END at character 4");
-    assert_eq!(err(b"{1:2}"), "Expected object key string but found T_INTEGER at character 2");
-    assert_eq!(err(b"{\"a\" 2}"), "Expected colon but found T_INTEGER at character 6");
-    assert_eq!(err(b"{\"a\":2 \"b\"}"), "Expected comma or object end but found T_STRING at character 8");
-    assert_eq!(err(b"{\"a\":2,}"), "Expected object key string but found T_OBJ_END at character 8");
-    assert_eq!(err(b"[1.5 }"), "Expected comma or array end but found T_OBJ_END at character 6");
-    assert_eq!(err(b"1 2"), "Expected the end but found T_INTEGER at character 3");
-    assert_eq!(err(b"[1.5 2.5]"), "Expected comma or array end but found T_NUMBER at character 6");
-    assert_eq!(err(b"\"abc"), "Expected value but found unexpected end of string at character 5");
-    assert_eq!(err(b"\"a\\xb\""), "Expected value but found invalid escape code at character 3");
-    assert_eq!(err(b"\"\\u12\""), "Expected value but found invalid unicode escape code at character 2");
-    assert_eq!(err(b"\"\\ud800\""), "Expected value but found invalid unicode escape code at character 2");
-    assert_eq!(err(b"\"\\udc00\\ud800\""), "Expected value but found invalid unicode escape code at character 2");
-    assert_eq!(err(b"\"\\ud800\\u0041\""), "Expected value but found invalid unicode escape code at character 2");
-    assert_eq!(err(b"tru"), "Expected value but found invalid token at character 1");
-    assert_eq!(err(b"-"), "Expected value but found invalid number at character 1");
-    assert_eq!(err(b"[-a]"), "Expected value but found invalid number at character 2");
-    assert_eq!(err(b"\0\0"), "JSON parser does not support UTF-16 or UTF-32");
+    assert_eq!(
+        err(b"x"),
+        "Expected value but found invalid token at character 1"
+    );
+    assert_eq!(
+        err(b"  ]"),
+        "Expected value but found T_ARR_END at character 3"
+    );
+    assert_eq!(
+        err(b"[1 2]"),
+        "Expected comma or array end but found T_INTEGER at character 4"
+    );
+    assert_eq!(
+        err(b"[1,]"),
+        "Expected value but found T_ARR_END at character 4"
+    );
+    assert_eq!(
+        err(b"{1:2}"),
+        "Expected object key string but found T_INTEGER at character 2"
+    );
+    assert_eq!(
+        err(b"{\"a\" 2}"),
+        "Expected colon but found T_INTEGER at character 6"
+    );
+    assert_eq!(
+        err(b"{\"a\":2 \"b\"}"),
+        "Expected comma or object end but found T_STRING at character 8"
+    );
+    assert_eq!(
+        err(b"{\"a\":2,}"),
+        "Expected object key string but found T_OBJ_END at character 8"
+    );
+    assert_eq!(
+        err(b"[1.5 }"),
+        "Expected comma or array end but found T_OBJ_END at character 6"
+    );
+    assert_eq!(
+        err(b"1 2"),
+        "Expected the end but found T_INTEGER at character 3"
+    );
+    assert_eq!(
+        err(b"[1.5 2.5]"),
+        "Expected comma or array end but found T_NUMBER at character 6"
+    );
+    assert_eq!(
+        err(b"\"abc"),
+        "Expected value but found unexpected end of string at character 5"
+    );
+    assert_eq!(
+        err(b"\"a\\xb\""),
+        "Expected value but found invalid escape code at character 3"
+    );
+    assert_eq!(
+        err(b"\"\\u12\""),
+        "Expected value but found invalid unicode escape code at character 2"
+    );
+    assert_eq!(
+        err(b"\"\\ud800\""),
+        "Expected value but found invalid unicode escape code at character 2"
+    );
+    assert_eq!(
+        err(b"\"\\udc00\\ud800\""),
+        "Expected value but found invalid unicode escape code at character 2"
+    );
+    assert_eq!(
+        err(b"\"\\ud800\\u0041\""),
+        "Expected value but found invalid unicode escape code at character 2"
+    );
+    assert_eq!(
+        err(b"tru"),
+        "Expected value but found invalid token at character 1"
+    );
+    assert_eq!(
+        err(b"-"),
+        "Expected value but found invalid number at character 1"
+    );
+    assert_eq!(
+        err(b"[-a]"),
+        "Expected value but found invalid number at character 2"
+    );
+    assert_eq!(
+        err(b"\0\0"),
+        "JSON parser does not support UTF-16 or UTF-32"
+    );
     assert_eq!(err(b"a\0"), "JSON parser does not support UTF-16 or UTF-32");
-    assert_eq!(err(b"1e"), "Expected the end but found invalid token at character 2");
+    assert_eq!(
+        err(b"1e"),
+        "Expected the end but found invalid token at character 2"
+    );
 }
 
 #[test]
 fn nesting_limits() {
     let deep = |n: usize| "[".repeat(n) + &"]".repeat(n);
     assert!(dec(&deep(1000)).is_ok());
-    assert_eq!(dec(&deep(1001)), Err("Found too many nested data structures (1001) at character 1001".into()));
-    let o = DecodeOptions { max_depth: 2, ..Default::default() };
+    assert_eq!(
+        dec(&deep(1001)),
+        Err("Found too many nested data structures (1001) at character 1001".into())
+    );
+    let o = DecodeOptions {
+        max_depth: 2,
+        ..Default::default()
+    };
     assert_eq!(
         parse(b"{\"a\":[[1]]}", o).map_err(|e| e.0),
         Err("Found too many nested data structures (3) at character 7".into())
@@ -103,7 +193,10 @@ fn nesting_limits() {
         fn array_item(&mut self, _: i32) {}
         fn object_item(&mut self) {}
     }
-    let o = DecodeOptions { max_depth: u32::MAX, ..Default::default() };
+    let o = DecodeOptions {
+        max_depth: u32::MAX,
+        ..Default::default()
+    };
     let mut c = Count(0);
     assert!(super::decode::decode(deep(200_000).as_bytes(), o, &mut Vec::new(), &mut c).is_ok());
     assert_eq!(c.0, 200_000);
@@ -112,7 +205,10 @@ fn nesting_limits() {
     for _ in 0..1001 {
         v = Json::Array(vec![v]);
     }
-    assert_eq!(write(&v, &opts).map_err(|e| e.0), Err("Cannot serialise, excessive nesting (1001)".into()));
+    assert_eq!(
+        write(&v, &opts).map_err(|e| e.0),
+        Err("Cannot serialise, excessive nesting (1001)".into())
+    );
 }
 
 #[test]
@@ -121,8 +217,17 @@ fn invalid_numbers() {
     assert_eq!(dec("[+1]"), Ok(Json::Array(vec![Json::Number(1.0)])));
     assert_eq!(dec("-Infinity"), Ok(Json::Number(f64::NEG_INFINITY)));
     assert!(matches!(dec("nan"), Ok(Json::Number(n)) if n.is_nan()));
-    let strict = DecodeOptions { invalid_numbers: false, ..Default::default() };
-    for (s, at) in [("0x10", 1), ("[+1]", 2), ("[-Infinity]", 2), ("nan", 1), ("[01]", 2)] {
+    let strict = DecodeOptions {
+        invalid_numbers: false,
+        ..Default::default()
+    };
+    for (s, at) in [
+        ("0x10", 1),
+        ("[+1]", 2),
+        ("[-Infinity]", 2),
+        ("nan", 1),
+        ("[01]", 2),
+    ] {
         let e = parse(s.as_bytes(), strict).unwrap_err().0;
         let want = if s.starts_with("[+") || s == "nan" {
             format!("Expected value but found invalid token at character {at}")
@@ -131,7 +236,10 @@ fn invalid_numbers() {
         };
         assert_eq!(e, want, "{s}");
     }
-    assert_eq!(parse(b"[1.5e3]", strict), Ok(Json::Array(vec![Json::Number(1500.0)])));
+    assert_eq!(
+        parse(b"[1.5e3]", strict),
+        Ok(Json::Array(vec![Json::Number(1500.0)]))
+    );
 }
 
 // ------------------------------------------------------------ properties
@@ -187,7 +295,11 @@ fn gen_json(r: &mut Rng, depth: u32) -> Json {
         2 => Json::Number(gen_number(r)),
         3 => Json::String(gen_bytes(r)),
         4 => Json::Array((0..r.below(5)).map(|_| gen_json(r, depth + 1)).collect()),
-        _ => Json::Object((0..r.below(5)).map(|_| (gen_bytes(r), gen_json(r, depth + 1))).collect()),
+        _ => Json::Object(
+            (0..r.below(5))
+                .map(|_| (gen_bytes(r), gen_json(r, depth + 1)))
+                .collect(),
+        ),
     }
 }
 
@@ -195,11 +307,15 @@ fn gen_json(r: &mut Rng, depth: u32) -> Json {
 fn property_round_trip() {
     let mut r = Rng(0x9E37_79B9_7F4A_7C15);
     for slash in [true, false] {
-        let opts = EncodeOptions { escape_forward_slash: slash, ..Default::default() };
+        let opts = EncodeOptions {
+            escape_forward_slash: slash,
+            ..Default::default()
+        };
         for _ in 0..3000 {
             let v = gen_json(&mut r, 0);
             let s = write(&v, &opts).expect("encodes");
-            let back = parse(&s, DecodeOptions::default()).unwrap_or_else(|e| panic!("{e:?} for {}", String::from_utf8_lossy(&s)));
+            let back = parse(&s, DecodeOptions::default())
+                .unwrap_or_else(|e| panic!("{e:?} for {}", String::from_utf8_lossy(&s)));
             assert_eq!(back, v, "{}", String::from_utf8_lossy(&s));
             assert_eq!(write(&back, &opts).ok(), Some(s));
         }
@@ -252,7 +368,23 @@ fn mutate(r: &mut Rng, input: &[u8]) -> Vec<u8> {
             }
             1 => {
                 let i = r.below(len + 1) as usize;
-                let tok: &[u8] = [&b"["[..], b"]", b"{", b"}", b",", b":", b"\"", b"\\u", b"\\ud800", b"0", b"-", b"e", b"\0", b"null", b"tru"][r.below(15) as usize];
+                let tok: &[u8] = [
+                    &b"["[..],
+                    b"]",
+                    b"{",
+                    b"}",
+                    b",",
+                    b":",
+                    b"\"",
+                    b"\\u",
+                    b"\\ud800",
+                    b"0",
+                    b"-",
+                    b"e",
+                    b"\0",
+                    b"null",
+                    b"tru",
+                ][r.below(15) as usize];
                 v.splice(i..i, tok.iter().copied());
             }
             2 if len > 0 => {
@@ -283,7 +415,9 @@ fn mutate(r: &mut Rng, input: &[u8]) -> Vec<u8> {
 /// The in-tree stand-in for `fuzz/fuzz_targets/decode.rs` (same check): the
 /// reader never panics, and what it accepts re-encodes to a fixed point.
 pub(crate) fn check_decoder(data: &[u8]) {
-    let Ok(v) = parse(data, DecodeOptions::default()) else { return };
+    let Ok(v) = parse(data, DecodeOptions::default()) else {
+        return;
+    };
     let opts = EncodeOptions::default();
     if let Ok(s) = write(&v, &opts) {
         let again = parse(&s, DecodeOptions::default()).expect("own output decodes");
@@ -293,7 +427,10 @@ pub(crate) fn check_decoder(data: &[u8]) {
 
 #[test]
 fn fuzz_decoder_bounded() {
-    let iterations: u64 = std::env::var("CJSON_FUZZ_ITERS").ok().and_then(|s| s.parse().ok()).unwrap_or(30_000);
+    let iterations: u64 = std::env::var("CJSON_FUZZ_ITERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30_000);
     let mut r = Rng(0xC0FF_EE00_D15E_A5E5);
     let mut corpus: Vec<Vec<u8>> = SEEDS.iter().map(|s| s.as_bytes().to_vec()).collect();
     for i in 0..iterations {
@@ -312,9 +449,25 @@ fn fuzz_decoder_bounded() {
 fn lua() -> mlua::Lua {
     // SAFETY: a plain test VM; the module needs the C API, not unsafe libs.
     let lua = unsafe { mlua::Lua::unsafe_new() };
-    let preload: mlua::Table = lua.globals().get::<mlua::Table>("package").unwrap().get("preload").unwrap();
-    preload.set("cjson", lua.create_function(|lua, ()| super::module(lua)).unwrap()).unwrap();
-    preload.set("cjson.safe", lua.create_function(|lua, ()| super::safe_module(lua)).unwrap()).unwrap();
+    let preload: mlua::Table = lua
+        .globals()
+        .get::<mlua::Table>("package")
+        .unwrap()
+        .get("preload")
+        .unwrap();
+    preload
+        .set(
+            "cjson",
+            lua.create_function(|lua, ()| super::module(lua)).unwrap(),
+        )
+        .unwrap();
+    preload
+        .set(
+            "cjson.safe",
+            lua.create_function(|lua, ()| super::safe_module(lua))
+                .unwrap(),
+        )
+        .unwrap();
     lua
 }
 
@@ -543,7 +696,9 @@ fn lua_deep_nesting_is_bounded() {
 #[test]
 #[ignore]
 fn bench_pure_decode() {
-    let Ok(path) = std::env::var("CJSON_BENCH") else { return };
+    let Ok(path) = std::env::var("CJSON_BENCH") else {
+        return;
+    };
     let data = std::fs::read(path).unwrap();
     struct Nop;
     impl super::decode::Sink for Nop {
@@ -575,5 +730,9 @@ fn bench_pure_decode() {
     for _ in 0..n {
         super::decode::decode(&data, DecodeOptions::default(), &mut scratch, &mut Nop).unwrap();
     }
-    println!("pure decode: {:.2} us/op for {} bytes", t.elapsed().as_secs_f64() * 1e6 / n as f64, data.len());
+    println!(
+        "pure decode: {:.2} us/op for {} bytes",
+        t.elapsed().as_secs_f64() * 1e6 / n as f64,
+        data.len()
+    );
 }

@@ -84,7 +84,12 @@ pub fn write(v: &Json, opts: &EncodeOptions) -> Result<Vec<u8>, EncodeError> {
     Ok(out)
 }
 
-fn write_into(out: &mut Vec<u8>, v: &Json, opts: &EncodeOptions, depth: u32) -> Result<(), EncodeError> {
+fn write_into(
+    out: &mut Vec<u8>,
+    v: &Json,
+    opts: &EncodeOptions,
+    depth: u32,
+) -> Result<(), EncodeError> {
     match v {
         Json::Null => out.extend_from_slice(b"null"),
         Json::Bool(true) => out.extend_from_slice(b"true"),

@@ -27,7 +27,12 @@ const UP_EMPTY_ARRAY_MT: c_int = ffi::lua_upvalueindex(3);
 type Slot = Option<Rc<Instance>>;
 
 /// Creates the raw `encode` and `decode` C closures of one instance.
-pub fn functions(lua: &Lua, inst: Rc<Instance>, array_mt: &Table, empty_array_mt: &Table) -> mlua::Result<(Function, Function)> {
+pub fn functions(
+    lua: &Lua,
+    inst: Rc<Instance>,
+    array_mt: &Table,
+    empty_array_mt: &Table,
+) -> mlua::Result<(Function, Function)> {
     // SAFETY: inside exec_raw the stack holds exactly the two metatables
     // (indices 1 and 2); we leave exactly the two closures on it. The
     // userdata is sized and (8-byte) aligned for a `Slot`, initialised with
@@ -101,7 +106,11 @@ unsafe fn fail(l: *mut lua_State, msg: &str, hard: bool) -> c_int {
 /// `l` is a valid state; `t` a type tag it returned.
 unsafe fn type_name(l: *mut lua_State, t: c_int) -> String {
     // SAFETY: lua_typename returns a static NUL-terminated string.
-    unsafe { std::ffi::CStr::from_ptr(ffi::lua_typename(l, t)).to_string_lossy().into_owned() }
+    unsafe {
+        std::ffi::CStr::from_ptr(ffi::lua_typename(l, t))
+            .to_string_lossy()
+            .into_owned()
+    }
 }
 
 // ---------------------------------------------------------------- encode
@@ -117,7 +126,11 @@ unsafe extern "C-unwind" fn encode_raw(l: *mut lua_State) -> c_int {
             return fail(l, "BUG: Unable to fetch CJSON configuration", true);
         };
         let settings: Settings = inst.settings.get();
-        let mut kept = if settings.keep_buffer { inst.buf.try_borrow_mut().ok() } else { None };
+        let mut kept = if settings.keep_buffer {
+            inst.buf.try_borrow_mut().ok()
+        } else {
+            None
+        };
         let mut local = Vec::new();
         let out: &mut Vec<u8> = match kept.as_deref_mut() {
             Some(b) => {
@@ -127,7 +140,11 @@ unsafe extern "C-unwind" fn encode_raw(l: *mut lua_State) -> c_int {
             None => &mut local,
         };
         let marker = 0u8;
-        let enc = Encoder { l, opts: settings.encode, stack_base: std::ptr::addr_of!(marker) as usize };
+        let enc = Encoder {
+            l,
+            opts: settings.encode,
+            stack_base: std::ptr::addr_of!(marker) as usize,
+        };
         let r = catch_unwind(AssertUnwindSafe(|| enc.value(out, 0).map(|_| ())));
         match r {
             Ok(Ok(())) => {
@@ -169,12 +186,18 @@ impl Encoder {
                 ffi::LUA_TSTRING => {
                     let mut len = 0;
                     let p = ffi::lua_tolstring(l, -1, &mut len);
-                    encode::push_string(out, std::slice::from_raw_parts(p.cast(), len), self.opts.escape_forward_slash);
+                    encode::push_string(
+                        out,
+                        std::slice::from_raw_parts(p.cast(), len),
+                        self.opts.escape_forward_slash,
+                    );
                 }
                 ffi::LUA_TNUMBER => encode::push_number(out, ffi::lua_tonumber(l, -1), &self.opts)?,
-                ffi::LUA_TBOOLEAN => {
-                    out.extend_from_slice(if ffi::lua_toboolean(l, -1) != 0 { b"true".as_slice() } else { b"false" })
-                }
+                ffi::LUA_TBOOLEAN => out.extend_from_slice(if ffi::lua_toboolean(l, -1) != 0 {
+                    b"true".as_slice()
+                } else {
+                    b"false"
+                }),
                 ffi::LUA_TNIL => out.extend_from_slice(b"null"),
                 ffi::LUA_TTABLE => self.table(out, depth + 1)?,
                 ffi::LUA_TLIGHTUSERDATA => {
@@ -204,8 +227,11 @@ impl Encoder {
         // metatable) are checked for; every push is popped before return.
         unsafe {
             let marker = 0u8;
-            let used = self.stack_base.abs_diff(std::ptr::addr_of!(marker) as usize);
-            if depth > self.opts.max_depth || used > STACK_BUDGET || ffi::lua_checkstack(l, 3) == 0 {
+            let used = self
+                .stack_base
+                .abs_diff(std::ptr::addr_of!(marker) as usize);
+            if depth > self.opts.max_depth || used > STACK_BUDGET || ffi::lua_checkstack(l, 3) == 0
+            {
                 return Err(encode::too_deep(depth));
             }
             let has_mt = ffi::lua_getmetatable(l, -1) != 0;
@@ -219,13 +245,17 @@ impl Encoder {
                 }
                 let shape = self.shape()?;
                 return match shape {
-                    Shape::Array(n) if n > 0 || !self.opts.empty_table_as_object => self.array(out, depth, n),
+                    Shape::Array(n) if n > 0 || !self.opts.empty_table_as_object => {
+                        self.array(out, depth, n)
+                    }
                     _ if is_empty_array => self.array(out, depth, 0),
                     _ => self.object(out, depth),
                 };
             }
             match self.shape()? {
-                Shape::Array(n) if n > 0 || !self.opts.empty_table_as_object => self.array(out, depth, n),
+                Shape::Array(n) if n > 0 || !self.opts.empty_table_as_object => {
+                    self.array(out, depth, n)
+                }
                 _ => self.object(out, depth),
             }
         }
@@ -240,7 +270,11 @@ impl Encoder {
         unsafe {
             ffi::lua_pushnil(l);
             while ffi::lua_next(l, -2) != 0 {
-                let k = if ffi::lua_type(l, -2) == ffi::LUA_TNUMBER { Some(ffi::lua_tonumber(l, -2)) } else { None };
+                let k = if ffi::lua_type(l, -2) == ffi::LUA_TNUMBER {
+                    Some(ffi::lua_tonumber(l, -2))
+                } else {
+                    None
+                };
                 if !scan.key(k) {
                     ffi::lua_pop(l, 2);
                     return Ok(Shape::Object);
@@ -299,10 +333,19 @@ impl Encoder {
                     ffi::LUA_TSTRING => {
                         let mut len = 0;
                         let p = ffi::lua_tolstring(l, -2, &mut len);
-                        encode::push_string(out, std::slice::from_raw_parts(p.cast(), len), self.opts.escape_forward_slash);
+                        encode::push_string(
+                            out,
+                            std::slice::from_raw_parts(p.cast(), len),
+                            self.opts.escape_forward_slash,
+                        );
                         out.push(b':');
                     }
-                    t => return Err(encode::cannot(&type_name(l, t), "table key must be a number or string")),
+                    t => {
+                        return Err(encode::cannot(
+                            &type_name(l, t),
+                            "table key must be a number or string",
+                        ))
+                    }
                 }
                 let written = self.value(out, depth)?;
                 if written {
@@ -330,7 +373,10 @@ unsafe extern "C-unwind" fn decode_raw(l: *mut lua_State) -> c_int {
         }
         let t = ffi::lua_type(l, 1);
         if t != ffi::LUA_TSTRING && t != ffi::LUA_TNUMBER {
-            let msg = format!("bad argument #1 to 'decode' (string expected, got {})", type_name(l, t));
+            let msg = format!(
+                "bad argument #1 to 'decode' (string expected, got {})",
+                type_name(l, t)
+            );
             return fail(l, &msg, true);
         }
         let Some(inst) = instance(l) else {
@@ -346,8 +392,14 @@ unsafe extern "C-unwind" fn decode_raw(l: *mut lua_State) -> c_int {
             Some(b) => b,
             None => &mut local,
         };
-        let mut sink = LuaSink { l, array_mt: settings.decode_array_with_array_mt, frames: Vec::new() };
-        let r = catch_unwind(AssertUnwindSafe(|| decode::decode(data, settings.decode, scratch, &mut sink)));
+        let mut sink = LuaSink {
+            l,
+            array_mt: settings.decode_array_with_array_mt,
+            frames: Vec::new(),
+        };
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            decode::decode(data, settings.decode, scratch, &mut sink)
+        }));
         // A huge document's scratch is not kept.
         if scratch.capacity() > 1 << 20 {
             *scratch = Vec::new();
@@ -403,7 +455,12 @@ impl LuaSink {
                 return false;
             }
             let base = ffi::lua_gettop(self.l) + 1;
-            self.frames.push(Frame { base, pending: 0, made: false, array });
+            self.frames.push(Frame {
+                base,
+                pending: 0,
+                made: false,
+                array,
+            });
         }
         true
     }
@@ -413,7 +470,9 @@ impl LuaSink {
     fn make_table(&mut self) {
         let l = self.l;
         let array_mt = self.array_mt;
-        let Some(f) = self.frames.last_mut() else { return };
+        let Some(f) = self.frames.last_mut() else {
+            return;
+        };
         let n = f.pending as c_int;
         // SAFETY: the pending members are exactly the slots base..top (the
         // reader's event order); the table is inserted below them and they
@@ -450,7 +509,9 @@ impl LuaSink {
     /// A member was read (its value, and key, are on top).
     fn item(&mut self, index: i32) {
         let l = self.l;
-        let Some(f) = self.frames.last_mut() else { return };
+        let Some(f) = self.frames.last_mut() else {
+            return;
+        };
         if f.made {
             // SAFETY: stack is ..., table (at base), [key,] value.
             unsafe {

@@ -10,6 +10,7 @@ pub mod filter;
 pub mod fmt;
 pub mod headers;
 pub mod log;
+pub mod lua_table;
 pub mod phases;
 pub mod pcre;
 pub mod process;

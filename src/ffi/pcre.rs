@@ -57,7 +57,10 @@ unsafe extern "C" {
     fn pcre2_get_error_message_8(errorcode: c_int, buffer: *mut u8, bufflen: usize) -> c_int;
     fn pcre2_pattern_info_8(code: *const Pcre2Code, what: u32, where_: *mut c_void) -> c_int;
     fn pcre2_jit_compile_8(code: *mut Pcre2Code, options: u32) -> c_int;
-    fn pcre2_match_data_create_from_pattern_8(code: *const Pcre2Code, gcontext: *mut c_void) -> *mut Pcre2MatchData;
+    fn pcre2_match_data_create_from_pattern_8(
+        code: *const Pcre2Code,
+        gcontext: *mut c_void,
+    ) -> *mut Pcre2MatchData;
     fn pcre2_match_data_free_8(md: *mut Pcre2MatchData);
     fn pcre2_get_ovector_pointer_8(md: *mut Pcre2MatchData) -> *mut usize;
     fn pcre2_get_ovector_count_8(md: *mut Pcre2MatchData) -> u32;
@@ -93,9 +96,17 @@ unsafe extern "C" {
     fn pcre2_match_context_create_8(gcontext: *mut c_void) -> *mut Pcre2MatchContext;
     fn pcre2_match_context_free_8(mcontext: *mut Pcre2MatchContext);
     fn pcre2_set_match_limit_8(mcontext: *mut Pcre2MatchContext, value: u32) -> c_int;
-    fn pcre2_jit_stack_create_8(startsize: usize, maxsize: usize, gcontext: *mut c_void) -> *mut Pcre2JitStack;
+    fn pcre2_jit_stack_create_8(
+        startsize: usize,
+        maxsize: usize,
+        gcontext: *mut c_void,
+    ) -> *mut Pcre2JitStack;
     fn pcre2_jit_stack_free_8(stack: *mut Pcre2JitStack);
-    fn pcre2_jit_stack_assign_8(mcontext: *mut Pcre2MatchContext, callback: *const c_void, data: *mut c_void);
+    fn pcre2_jit_stack_assign_8(
+        mcontext: *mut Pcre2MatchContext,
+        callback: *const c_void,
+        data: *mut c_void,
+    );
 }
 
 const PCRE2_ANCHORED: u32 = 0x8000_0000;
@@ -135,9 +146,14 @@ pub fn pcre2_options(opts: u32) -> u32 {
         (api::OPT_UTF8, PCRE2_UTF),
         (api::OPT_DUPNAMES, PCRE2_DUPNAMES),
         // PCRE2 replaced PCRE_JAVASCRIPT_COMPAT with these three.
-        (api::OPT_JAVASCRIPT, PCRE2_ALT_BSUX | PCRE2_ALLOW_EMPTY_CLASS | PCRE2_MATCH_UNSET_BACKREF),
+        (
+            api::OPT_JAVASCRIPT,
+            PCRE2_ALT_BSUX | PCRE2_ALLOW_EMPTY_CLASS | PCRE2_MATCH_UNSET_BACKREF,
+        ),
     ];
-    map.iter().filter(|(ours, _)| opts & ours != 0).fold(0, |acc, (_, p)| acc | p)
+    map.iter()
+        .filter(|(ours, _)| opts & ours != 0)
+        .fold(0, |acc, (_, p)| acc | p)
 }
 
 /// A compiled regex. The first fields are read by lualib/ngx_re.lua through
@@ -228,53 +244,70 @@ impl ReState {
     }
 }
 
-/// Creates a VM's regex state.
-pub fn new_state() -> *mut ReState {
-    // SAFETY: a null general context means "use malloc"; the result may be
-    // null (out of memory), which pcre2_match accepts as "defaults".
-    let mctx = unsafe { pcre2_match_context_create_8(ptr::null_mut()) };
-    Box::into_raw(Box::new(ReState {
-        generation: 0,
-        cache: LruCache::unbounded(),
-        max_entries: 1024,
-        warned: false,
-        ever_cached: false,
-        mctx,
-        jit_stack: ptr::null_mut(),
-        key: Vec::new(),
-        out: Vec::new(),
-    }))
+/// Owns a VM's regex state (kept in the VM's app data by api::re; Lua
+/// reaches it through [`ReVm::as_ptr`], passed to every FFI call).
+pub struct ReVm(NonNull<ReState>);
+
+impl ReVm {
+    pub fn new() -> ReVm {
+        // SAFETY: a null general context means "use malloc"; the result may
+        // be null (out of memory), which pcre2_match accepts as "defaults".
+        let mctx = unsafe { pcre2_match_context_create_8(ptr::null_mut()) };
+        let st = Box::new(ReState {
+            generation: 0,
+            cache: LruCache::unbounded(),
+            max_entries: 1024,
+            warned: false,
+            ever_cached: false,
+            mctx,
+            jit_stack: ptr::null_mut(),
+            key: Vec::new(),
+            out: Vec::new(),
+        });
+        ReVm(NonNull::from(Box::leak(st)))
+    }
+
+    /// The state's address, for the Lua side (stable: it is boxed).
+    pub fn as_ptr(&self) -> *mut c_void {
+        self.0.as_ptr() as *mut c_void
+    }
+
+    /// Applies lua_regex_cache_max_entries and lua_regex_match_limit.
+    pub fn configure(&self, max_entries: usize, match_limit: usize) {
+        // SAFETY: the state lives as long as self; configuration runs
+        // outside any FFI call, so no other reference to it is live.
+        let st = unsafe { &mut *self.0.as_ptr() };
+        st.max_entries = max_entries;
+        while st.cache.len() > max_entries {
+            st.evict();
+        }
+        if match_limit > 0 && !st.mctx.is_null() {
+            // SAFETY: mctx is our live match context.
+            unsafe {
+                pcre2_set_match_limit_8(st.mctx, u32::try_from(match_limit).unwrap_or(u32::MAX))
+            };
+        }
+    }
 }
 
-/// Applies lua_regex_cache_max_entries and lua_regex_match_limit.
-pub fn configure_state(st: *mut ReState, max_entries: usize, match_limit: usize) {
-    // SAFETY: `st` comes from new_state and lives as long as the VM; no
-    // other reference to it is live while configuration code runs.
-    let st = unsafe { &mut *st };
-    st.max_entries = max_entries;
-    while st.cache.len() > max_entries {
-        st.evict();
-    }
-    if match_limit > 0 && !st.mctx.is_null() {
-        // SAFETY: mctx is our live match context.
-        unsafe { pcre2_set_match_limit_8(st.mctx, u32::try_from(match_limit).unwrap_or(u32::MAX)) };
+impl Default for ReVm {
+    fn default() -> Self {
+        ReVm::new()
     }
 }
 
-/// Frees a VM's regex state (its cached regexes go with it; regexes Lua
-/// still references live on until their finalizers release them).
-pub fn destroy_state(st: *mut ReState) {
-    if st.is_null() {
-        return;
-    }
-    // SAFETY: `st` came from Box::into_raw in new_state and is freed once,
-    // when the VM's app data is dropped.
-    let mut st = unsafe { Box::from_raw(st) };
-    st.release_all();
-    // SAFETY: both were created by PCRE2 for this state (null is accepted).
-    unsafe {
-        pcre2_match_context_free_8(st.mctx);
-        pcre2_jit_stack_free_8(st.jit_stack);
+impl Drop for ReVm {
+    /// Frees the state and its cached regexes (regexes Lua still references
+    /// live on until their finalizers release them).
+    fn drop(&mut self) {
+        // SAFETY: the box leaked in new() is reclaimed once, here.
+        let mut st = unsafe { Box::from_raw(self.0.as_ptr()) };
+        st.release_all();
+        // SAFETY: both were created by PCRE2 for this state (null is accepted).
+        unsafe {
+            pcre2_match_context_free_8(st.mctx);
+            pcre2_jit_stack_free_8(st.jit_stack);
+        }
     }
 }
 
@@ -294,6 +327,7 @@ fn release(re: *mut Regex) {
 
 /// Borrows `len` bytes at `p` (a Lua string or buffer the caller keeps alive
 /// for the call).
+///
 ///
 /// # Safety
 /// `p` must point to `len` readable bytes, or be null with any length.
@@ -347,7 +381,14 @@ fn compile(pat: &[u8], opts: u32) -> Result<Box<Regex>, Vec<u8>> {
     let mut erroff: usize = 0;
     // SAFETY: `pat` is readable for its length; PCRE2 copies what it needs.
     let code = unsafe {
-        pcre2_compile_8(pat.as_ptr(), pat.len(), pcre2_options(opts), &mut errcode, &mut erroff, ptr::null_mut())
+        pcre2_compile_8(
+            pat.as_ptr(),
+            pat.len(),
+            pcre2_options(opts),
+            &mut errcode,
+            &mut erroff,
+            ptr::null_mut(),
+        )
     };
     if code.is_null() {
         let mut m = b"pcre2_compile() failed: ".to_vec();
@@ -375,7 +416,11 @@ fn compile(pat: &[u8], opts: u32) -> Result<Box<Regex>, Vec<u8>> {
         code,
         md: ptr::null_mut(),
         refs: 1,
-        match_options: if opts & api::OPT_NO_UTF8_CHECK != 0 { PCRE2_NO_UTF_CHECK } else { 0 },
+        match_options: if opts & api::OPT_NO_UTF8_CHECK != 0 {
+            PCRE2_NO_UTF_CHECK
+        } else {
+            0
+        },
         jit_direct: false,
         dfa,
         utf: opts & api::OPT_UTF8 != 0,
@@ -393,7 +438,12 @@ fn compile(pat: &[u8], opts: u32) -> Result<Box<Regex>, Vec<u8>> {
             super::log::error_bytes(
                 nginx_sys::NGX_LOG_INFO as usize,
                 super::cycle_log(),
-                &[format!("pcre2_jit_compile() failed: {rc} in \"").as_bytes(), pat, b"\", ignored"].concat(),
+                &[
+                    format!("pcre2_jit_compile() failed: {rc} in \"").as_bytes(),
+                    pat,
+                    b"\", ignored",
+                ]
+                .concat(),
             );
         }
     }
@@ -453,16 +503,37 @@ fn exec(mctx: *mut Pcre2MatchContext, re: &mut Regex, subj: &[u8], pos: usize) -
         unsafe { pcre2_jit_match_8(re.code, subj.as_ptr(), subj.len(), pos, 0, re.md, mctx) }
     } else {
         // SAFETY: as above.
-        unsafe { pcre2_match_8(re.code, subj.as_ptr(), subj.len(), pos, re.match_options, re.md, mctx) }
+        unsafe {
+            pcre2_match_8(
+                re.code,
+                subj.as_ptr(),
+                subj.len(),
+                pos,
+                re.match_options,
+                re.md,
+                mctx,
+            )
+        }
     };
     if rc < 0 {
         return rc;
     }
     // SAFETY: md is live; its ovector holds `count` pairs.
-    let (ov, count) = unsafe { (pcre2_get_ovector_pointer_8(re.md), pcre2_get_ovector_count_8(re.md) as usize) };
+    let (ov, count) = unsafe {
+        (
+            pcre2_get_ovector_pointer_8(re.md),
+            pcre2_get_ovector_count_8(re.md) as usize,
+        )
+    };
     let pairs = re.caps.len() / 2;
     // DFA: pair 0 is the longest match; rc 0 means "more matches than fit".
-    let set = if re.dfa { 1 } else if rc == 0 { pairs } else { rc as usize };
+    let set = if re.dfa {
+        1
+    } else if rc == 0 {
+        pairs
+    } else {
+        rc as usize
+    };
     for i in 0..pairs {
         let (from, to) = if i < set && i < count {
             // SAFETY: i < count pairs in the ovector.
@@ -499,7 +570,8 @@ fn subst(st: &mut ReState, re: &mut Regex, subj: &[u8], global: bool) -> c_int {
         count += 1;
         let (from, to) = (re.caps[0].max(0) as usize, re.caps[1].max(0) as usize);
         if from >= cp {
-            st.out.extend_from_slice(subj.get(cp..from).unwrap_or_default());
+            st.out
+                .extend_from_slice(subj.get(cp..from).unwrap_or_default());
         }
         if let Some(t) = &re.template {
             t.expand(subj, &re.caps, rc as usize, &mut st.out);
@@ -507,7 +579,9 @@ fn subst(st: &mut ReState, re: &mut Regex, subj: &[u8], global: bool) -> c_int {
         cp = to;
         pos = to;
         if from == to {
-            pos += subj.get(pos).map_or(1, |&c| if re.utf { api::utf8_char_len(c) } else { 1 });
+            pos += subj
+                .get(pos)
+                .map_or(1, |&c| if re.utf { api::utf8_char_len(c) } else { 1 });
             if pos > len {
                 break;
             }
@@ -536,8 +610,13 @@ fn write_err(err: *mut u8, errlen: usize, msg: &[u8]) {
 }
 
 /// Option letters to bits; `-(i + 1)` for an unknown letter at byte `i`.
+///
+/// # Safety
+/// Called by lualib/ngx_re.lua only: `st` is its VM's state, regex
+/// pointers are live handles it holds or borrows, strings and buffers are
+/// readable/writable for the lengths given.
 #[unsafe(no_mangle)]
-pub extern "C" fn ngx_lua_rs_re_parse_opts(opts: *const u8, len: usize) -> c_int {
+pub unsafe extern "C" fn ngx_lua_rs_re_parse_opts(opts: *const u8, len: usize) -> c_int {
     guarded(-1, || {
         // SAFETY: a Lua string of `len` bytes.
         match api::parse_options(unsafe { bytes(opts, len) }) {
@@ -549,8 +628,13 @@ pub extern "C" fn ngx_lua_rs_re_parse_opts(opts: *const u8, len: usize) -> c_int
 
 /// Compiles a regex (one reference, owned by the caller), or writes the
 /// error message into `err` and returns null.
+///
+/// # Safety
+/// Called by lualib/ngx_re.lua only: `st` is its VM's state, regex
+/// pointers are live handles it holds or borrows, strings and buffers are
+/// readable/writable for the lengths given.
 #[unsafe(no_mangle)]
-pub extern "C" fn ngx_lua_rs_re_compile(
+pub unsafe extern "C" fn ngx_lua_rs_re_compile(
     _st: *mut ReState,
     pat: *const u8,
     len: usize,
@@ -572,8 +656,17 @@ pub extern "C" fn ngx_lua_rs_re_compile(
 
 /// Attaches a compiled replacement template; -1 (after logging upstream's
 /// message) if it is invalid.
+///
+/// # Safety
+/// Called by lualib/ngx_re.lua only: `st` is its VM's state, regex
+/// pointers are live handles it holds or borrows, strings and buffers are
+/// readable/writable for the lengths given.
 #[unsafe(no_mangle)]
-pub extern "C" fn ngx_lua_rs_re_set_template(re: *mut Regex, tpl: *const u8, len: usize) -> c_int {
+pub unsafe extern "C" fn ngx_lua_rs_re_set_template(
+    re: *mut Regex,
+    tpl: *const u8,
+    len: usize,
+) -> c_int {
     guarded(-1, || {
         // SAFETY: `re` is a live regex the caller owns; `tpl` a Lua string.
         let (re, tpl) = unsafe { (&mut *re, bytes(tpl, len)) };
@@ -592,8 +685,13 @@ pub extern "C" fn ngx_lua_rs_re_set_template(re: *mut Regex, tpl: *const u8, len
 
 /// The cached regex for (kind, pattern, options, template), or null. The
 /// pointer is borrowed: valid until the cache evicts it.
+///
+/// # Safety
+/// Called by lualib/ngx_re.lua only: `st` is its VM's state, regex
+/// pointers are live handles it holds or borrows, strings and buffers are
+/// readable/writable for the lengths given.
 #[unsafe(no_mangle)]
-pub extern "C" fn ngx_lua_rs_re_cache_get(
+pub unsafe extern "C" fn ngx_lua_rs_re_cache_get(
     st: *mut ReState,
     kind: c_int,
     pat: *const u8,
@@ -620,8 +718,13 @@ pub extern "C" fn ngx_lua_rs_re_cache_get(
 /// caching is disabled (the caller keeps its reference). When the cache is
 /// full the least recently used entry goes, with upstream's one-time warning.
 #[allow(clippy::too_many_arguments)]
+///
+/// # Safety
+/// Called by lualib/ngx_re.lua only: `st` is its VM's state, regex
+/// pointers are live handles it holds or borrows, strings and buffers are
+/// readable/writable for the lengths given.
 #[unsafe(no_mangle)]
-pub extern "C" fn ngx_lua_rs_re_cache_put(
+pub unsafe extern "C" fn ngx_lua_rs_re_cache_put(
     st: *mut ReState,
     kind: c_int,
     pat: *const u8,
@@ -663,22 +766,37 @@ pub extern "C" fn ngx_lua_rs_re_cache_put(
 }
 
 /// Where the cache generation lives (see [`ReState`]); stable for the VM's life.
+///
+/// # Safety
+/// Called by lualib/ngx_re.lua only: `st` is its VM's state, regex
+/// pointers are live handles it holds or borrows, strings and buffers are
+/// readable/writable for the lengths given.
 #[unsafe(no_mangle)]
-pub extern "C" fn ngx_lua_rs_re_generation(st: *mut ReState) -> *const c_int {
+pub unsafe extern "C" fn ngx_lua_rs_re_generation(st: *mut ReState) -> *const c_int {
     // SAFETY: the VM's state, boxed: the field's address never changes.
     unsafe { ptr::addr_of!((*st).generation) }
 }
 
 /// 1 while nothing was ever cached.
+///
+/// # Safety
+/// Called by lualib/ngx_re.lua only: `st` is its VM's state, regex
+/// pointers are live handles it holds or borrows, strings and buffers are
+/// readable/writable for the lengths given.
 #[unsafe(no_mangle)]
-pub extern "C" fn ngx_lua_rs_re_cache_empty(st: *mut ReState) -> c_int {
+pub unsafe extern "C" fn ngx_lua_rs_re_cache_empty(st: *mut ReState) -> c_int {
     // SAFETY: the VM's state.
     guarded(1, || c_int::from(!unsafe { &*st }.ever_cached))
 }
 
 /// Takes one more reference to `re` and returns it.
+///
+/// # Safety
+/// Called by lualib/ngx_re.lua only: `st` is its VM's state, regex
+/// pointers are live handles it holds or borrows, strings and buffers are
+/// readable/writable for the lengths given.
 #[unsafe(no_mangle)]
-pub extern "C" fn ngx_lua_rs_re_retain(re: *mut Regex) -> *mut Regex {
+pub unsafe extern "C" fn ngx_lua_rs_re_retain(re: *mut Regex) -> *mut Regex {
     if !re.is_null() {
         // SAFETY: a live regex (the caller holds or borrows a reference).
         unsafe { (*re).refs += 1 };
@@ -687,14 +805,30 @@ pub extern "C" fn ngx_lua_rs_re_retain(re: *mut Regex) -> *mut Regex {
 }
 
 /// Drops one reference (the last one frees the regex).
+///
+/// # Safety
+/// Called by lualib/ngx_re.lua only: `st` is its VM's state, regex
+/// pointers are live handles it holds or borrows, strings and buffers are
+/// readable/writable for the lengths given.
 #[unsafe(no_mangle)]
-pub extern "C" fn ngx_lua_rs_re_release(re: *mut Regex) {
+pub unsafe extern "C" fn ngx_lua_rs_re_release(re: *mut Regex) {
     guarded((), || release(re))
 }
 
 /// Matches from byte offset `pos`; see [`exec`].
+///
+/// # Safety
+/// Called by lualib/ngx_re.lua only: `st` is its VM's state, regex
+/// pointers are live handles it holds or borrows, strings and buffers are
+/// readable/writable for the lengths given.
 #[unsafe(no_mangle)]
-pub extern "C" fn ngx_lua_rs_re_exec(st: *mut ReState, re: *mut Regex, subj: *const u8, len: usize, pos: c_int) -> c_int {
+pub unsafe extern "C" fn ngx_lua_rs_re_exec(
+    st: *mut ReState,
+    re: *mut Regex,
+    subj: *const u8,
+    len: usize,
+    pos: c_int,
+) -> c_int {
     guarded(PCRE2_ERROR_NOMEMORY, || {
         // SAFETY: the VM's state, a live regex, a Lua string.
         let (st, re, subj) = unsafe { (&*st, &mut *re, bytes(subj, len)) };
@@ -704,8 +838,13 @@ pub extern "C" fn ngx_lua_rs_re_exec(st: *mut ReState, re: *mut Regex, subj: *co
 
 /// Substitutes with the regex's template; see [`subst`]. On success
 /// `out` points at the result, valid until the next call.
+///
+/// # Safety
+/// Called by lualib/ngx_re.lua only: `st` is its VM's state, regex
+/// pointers are live handles it holds or borrows, strings and buffers are
+/// readable/writable for the lengths given.
 #[unsafe(no_mangle)]
-pub extern "C" fn ngx_lua_rs_re_subst(
+pub unsafe extern "C" fn ngx_lua_rs_re_subst(
     st: *mut ReState,
     re: *mut Regex,
     subj: *const u8,
@@ -730,8 +869,18 @@ pub extern "C" fn ngx_lua_rs_re_subst(
 }
 
 /// `ngx.re.opt("jit_stack_size", size)`: 0, or -1 with a message in `err`.
+///
+/// # Safety
+/// Called by lualib/ngx_re.lua only: `st` is its VM's state, regex
+/// pointers are live handles it holds or borrows, strings and buffers are
+/// readable/writable for the lengths given.
 #[unsafe(no_mangle)]
-pub extern "C" fn ngx_lua_rs_re_set_jit_stack_size(st: *mut ReState, size: c_int, err: *mut u8, errlen: usize) -> c_int {
+pub unsafe extern "C" fn ngx_lua_rs_re_set_jit_stack_size(
+    st: *mut ReState,
+    size: c_int,
+    err: *mut u8,
+    errlen: usize,
+) -> c_int {
     guarded(-1, || {
         // SAFETY: the VM's state.
         let st = unsafe { &mut *st };
@@ -758,16 +907,23 @@ mod tests {
     use super::*;
 
     fn compiled(p: &str, opts: &str) -> Box<Regex> {
-        compile(p.as_bytes(), api::parse_options(opts.as_bytes()).unwrap()).unwrap_or_else(|e| panic!("{}", String::from_utf8_lossy(&e)))
+        compile(p.as_bytes(), api::parse_options(opts.as_bytes()).unwrap())
+            .unwrap_or_else(|e| panic!("{}", String::from_utf8_lossy(&e)))
     }
 
     #[test]
     fn compile_error_message() {
         let e = compile(b"(abc", 0).err().unwrap();
-        assert_eq!(String::from_utf8(e).unwrap(), "pcre2_compile() failed: missing closing parenthesis in \"(abc\"");
+        assert_eq!(
+            String::from_utf8(e).unwrap(),
+            "pcre2_compile() failed: missing closing parenthesis in \"(abc\""
+        );
         let e = compile(b"a**b", 0).err().unwrap();
         let e = String::from_utf8(e).unwrap();
-        assert!(e.starts_with("pcre2_compile() failed: ") && e.ends_with(" in \"a**b\" at \"*b\""), "{e}");
+        assert!(
+            e.starts_with("pcre2_compile() failed: ") && e.ends_with(" in \"a**b\" at \"*b\""),
+            "{e}"
+        );
     }
 
     #[test]
@@ -777,7 +933,10 @@ mod tests {
         let rc = exec(ptr::null_mut(), &mut re, b"/api/v2/users/42", 0);
         assert_eq!(rc, 3);
         assert_eq!(re.caps, vec![0, 16, 6, 7, 14, 16]);
-        assert_eq!(exec(ptr::null_mut(), &mut re, b"/api/v2/users/x", 0), PCRE2_ERROR_NOMATCH);
+        assert_eq!(
+            exec(ptr::null_mut(), &mut re, b"/api/v2/users/x", 0),
+            PCRE2_ERROR_NOMATCH
+        );
         let mut re = compiled("(a)|(b)", "");
         assert_eq!(exec(ptr::null_mut(), &mut re, b"b", 0), 3);
         assert_eq!(re.caps, vec![0, 1, -1, -1, 0, 1]);
@@ -787,9 +946,9 @@ mod tests {
 
     #[test]
     fn substitution() {
-        let st_ptr = new_state();
-        // SAFETY: a fresh state, destroyed below.
-        let st = unsafe { &mut *st_ptr };
+        let vm = ReVm::new();
+        // SAFETY: a fresh state, owned by `vm` for the whole test.
+        let st = unsafe { &mut *(vm.as_ptr() as *mut ReState) };
         let mut re = compiled("[0-9]", "");
         re.template = Some(Template::parse(b"<$0>").unwrap());
         assert_eq!(subst(st, &mut re, b"a1b22", true), 3);
@@ -804,6 +963,6 @@ mod tests {
         re.template = Some(Template::parse(b"-").unwrap());
         assert_eq!(subst(st, &mut re, "é!".as_bytes(), true), 3);
         assert_eq!(st.out, "-é-!-".as_bytes());
-        destroy_state(st_ptr);
+        drop(vm);
     }
 }

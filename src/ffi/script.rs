@@ -6,7 +6,7 @@
 use std::mem::size_of;
 
 use nginx_sys::{
-    ngx_array_create, ngx_array_push_n, ngx_array_t, ngx_conf_t, ngx_flag_t, ngx_http_add_variable,
+    ngx_array_create, ngx_array_push_n, ngx_array_t, ngx_flag_t, ngx_http_add_variable,
     ngx_http_compile_complex_value, ngx_http_compile_complex_value_t, ngx_http_complex_value,
     ngx_http_complex_value_t, ngx_http_conf_ctx_t, ngx_http_get_variable_index, ngx_http_request_t,
     ngx_http_script_engine_t, ngx_http_script_set_var_code, ngx_http_script_var_code_t,

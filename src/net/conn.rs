@@ -250,6 +250,33 @@ impl Conn {
         }
     }
 
+    /// Reads at most `max` bytes, appended to `buf` (its spare capacity is
+    /// filled directly: no zeroing of a fresh buffer on every read).
+    pub fn recv_into(&self, buf: &mut Vec<u8>, max: usize) -> Io {
+        buf.reserve(max);
+        let start = buf.len();
+        // SAFETY: c->recv writes at most `max` bytes at the end of `buf`,
+        // within the capacity reserved above; only the bytes it reports as
+        // written become part of the vector.
+        let n = unsafe {
+            let c = self.c.as_ptr();
+            match (*c).recv {
+                Some(f) => f(c, buf.as_mut_ptr().add(start), max),
+                None => return Io::Error(0),
+            }
+        };
+        match n {
+            n if n > 0 => {
+                // SAFETY: recv initialised exactly n bytes past `start`.
+                unsafe { buf.set_len(start + n as usize) };
+                Io::Done(n as usize)
+            }
+            0 => Io::Eof,
+            n if n == AGAIN => Io::Again,
+            _ => Io::Error(errno()),
+        }
+    }
+
     /// Writes from `buf`.
     pub fn send(&self, buf: &[u8]) -> Io {
         // SAFETY: c->send reads at most buf.len() bytes from buf.

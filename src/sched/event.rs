@@ -4,7 +4,7 @@
 
 use std::ffi::c_void;
 
-use nginx_sys::{ngx_add_timer, ngx_del_timer, ngx_delete_posted_event, ngx_event_t, ngx_log_t, ngx_post_event};
+use nginx_sys::{ngx_add_timer, ngx_del_timer, ngx_delete_posted_event, ngx_event_t, ngx_log_t};
 
 pub type Handler = unsafe extern "C" fn(ev: *mut ngx_event_t);
 
@@ -20,8 +20,8 @@ impl Default for Timer {
 }
 
 impl Timer {
-    /// Arms the timer: `handler(ev)` runs after `ms` milliseconds with
-    /// `ev->data == data`; `ms == 0` posts it to run after the current events.
+    /// Arms the timer: `handler(ev)` runs after `ms` milliseconds (0: in the
+    /// next turn of the event loop) with `ev->data == data`.
     pub fn arm(&mut self, ms: u64, handler: Handler, data: *mut c_void, log: *mut ngx_log_t) {
         self.arm_with(ms, handler, data, log, false)
     }
@@ -39,11 +39,11 @@ impl Timer {
             (*ev).data = data;
             (*ev).log = log;
             (*ev).set_cancelable(cancelable as u32);
-            if ms == 0 {
-                ngx_post_event(ev, std::ptr::addr_of_mut!(nginx_sys::ngx_posted_events));
-            } else {
-                ngx_add_timer(ev, ms as nginx_sys::ngx_msec_t);
-            }
+            // Zero goes through the timer tree too: a posted event waits for
+            // the next I/O event, which an idle worker (a timer set in
+            // init_worker_by_lua) may never get; a 0 ms timer makes the event
+            // loop's wait return at once.
+            ngx_add_timer(ev, ms as nginx_sys::ngx_msec_t);
         }
     }
 
