@@ -2,7 +2,8 @@
 # ngx.re inside one request, timed with ngx.now() + ngx.update_time(): ours vs
 # the reference module (Debian's libnginx-mod-http-lua with lua-resty-core),
 # both on Debian's nginx 1.22.1 with 1 worker; rounds interleaved; prints
-# per-loop times and ratios (reference time / our time: > 1 means we are faster).
+# per-loop times (medians) and ratios (reference time / our time: > 1 means
+# we are faster). N=loop count, ROUNDS=rounds, VERBOSE=1 prints every round.
 #   match: ngx.re.match(uri, [[^/api/v(\d+)/users/(\d+)$]], "jo")  (a routing pattern)
 #   gsub:  ngx.re.gsub(line, [[\s+]], " ", "jo")                    (whitespace folding)
 #   gsubf: ngx.re.gsub(line, [[(\w+)=(\w+)]], function, "jo")       (function replacement)
@@ -66,11 +67,19 @@ for i in $(seq "$rounds"); do
   O+=("$(curl -sf http://127.0.0.1:18091/t)")
   R+=("$(curl -sf http://127.0.0.1:18092/t)")
 done
-# column-wise means
-mean() { printf '%s\n' "$@" | awk '{for(i=1;i<=NF;i++) s[i]+=$i} END {for(i=1;i<=NF;i++) printf "%s%.4f", (i>1?" ":""), s[i]/NR; print ""}'; }
-o=($(mean "${O[@]}")); r=($(mean "${R[@]}"))
+[ -n "${VERBOSE:-}" ] && { printf 'ours: %s\n' "${O[@]}"; printf 'ref:  %s\n' "${R[@]}"; }
+# column-wise medians (the machine is noisy; the median resists outliers)
+median() {
+  printf '%s\n' "$@" | awk '{for(i=1;i<=NF;i++) v[i,NR]=$i; nf=NF} END {
+    for(i=1;i<=nf;i++) { n=0; for(r=1;r<=NR;r++) a[++n]=v[i,r]
+      for(x=1;x<=n;x++) for(y=x+1;y<=n;y++) if(a[y]<a[x]) {t=a[x];a[x]=a[y];a[y]=t}
+      m=(n%2)?a[(n+1)/2]:(a[n/2]+a[n/2+1])/2
+      printf "%s%.4f", (i>1?" ":""), m }
+    print "" }'
+}
+o=($(median "${O[@]}")); r=($(median "${R[@]}"))
 names=("match jo (routing, x$N)" "gsub template jo (x$N)" "gsub function jo (x$((N / 4)))" "find nth jo (x$N)")
-echo "ngx.re, seconds per loop (mean of $rounds interleaved rounds), ratio = reference/ours (>1: ours faster)"
+echo "ngx.re, seconds per loop (median of $rounds interleaved rounds), ratio = reference/ours (>1: ours faster)"
 for i in "${!names[@]}"; do
   printf '%-32s ours=%ss reference=%ss ratio=%s\n' "${names[$i]}" "${o[$i]}" "${r[$i]}" "$(ratio "${r[$i]}" "${o[$i]}")"
 done

@@ -21,7 +21,7 @@ end
 
 for _, name in ipairs({ "connect", "send", "receive", "receiveany", "close", "settimeout",
                          "settimeouts", "setoption", "getoption", "setkeepalive",
-                         "getreusedtimes", "getfd" }) do
+                         "getreusedtimes", "getfd", "sslhandshake" }) do
     local f = fns[name]
     mt[name] = function(...)
         return finish(f(...))

@@ -82,10 +82,15 @@ unsafe extern "C" fn merge_srv_conf(_cf: *mut ngx_conf_t, _p: *mut c_void, _c: *
 unsafe extern "C" fn merge_loc_conf(cf: *mut ngx_conf_t, prev: *mut c_void, conf: *mut c_void) -> *mut c_char {
     // SAFETY: nginx passes two LocConf pointers this module created.
     crate::ffi::guard(unsafe { (*cf).log }, CONF_ERROR, || unsafe {
-        match (*(conf as *mut LocConf)).merge(&*(prev as *const LocConf)) {
-            Ok(()) => ptr::null_mut(),
-            Err(_) => CONF_ERROR,
+        let (conf, prev) = (&mut *(conf as *mut LocConf), &mut *(prev as *mut LocConf));
+        let own_ssl = conf.ssl.any();
+        if conf.merge(prev).is_err() {
+            return CONF_ERROR;
         }
+        if !crate::net::ssl::merge_ctx(&Conf::new(cf), own_ssl, conf, prev) {
+            return CONF_ERROR;
+        }
+        ptr::null_mut()
     })
 }
 

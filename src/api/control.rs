@@ -44,6 +44,9 @@ fn exit_prepare(lua: &Lua, status: Value) -> ApiResult<bool> {
     let ctx = request_ctx(f.req)?;
     // 408, 444 and 499 only close the connection; they set no status.
     let closes = matches!(status, 408 | 444 | 499);
+    if ctx.capture.pending() && !closes && status != nginx_sys::NGX_ERROR as i64 {
+        return raise("attempt to abort with pending subrequests");
+    }
     if f.req.header_sent()
         && status >= 300
         && !closes

@@ -20,6 +20,7 @@ pub mod constants;
 pub mod context;
 pub mod control;
 pub mod header;
+pub mod location;
 pub mod log;
 pub mod magic;
 pub mod output;
@@ -171,6 +172,7 @@ pub(crate) fn inject_all(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
     abort::inject(lua, ngx)?;
     timer::inject(lua, ngx)?;
     thread::inject(lua, ngx)?;
+    location::inject(lua, ngx)?;
     worker::inject(lua, ngx)?;
     shdict::inject(lua, ngx)?;
     re::inject(lua, ngx)?;

@@ -28,7 +28,13 @@ pub(crate) enum Ret {
     Nils,
     /// Yield: an event will deliver the results.
     Wait,
+    /// sslhandshake's result: the session (a userdata) or nil.
+    Session(Option<crate::net::ssl::Session>),
 }
+
+/// A TLS session handed to Lua by tcpsock:sslhandshake; its __gc frees it.
+pub(crate) struct SslSessionUd(pub crate::net::ssl::Session);
+impl mlua::UserData for SslSessionUd {}
 
 pub(crate) fn fail(msg: impl Into<String>) -> Ret {
     Ret::Fail(msg.into(), None)
@@ -53,6 +59,10 @@ pub(crate) fn to_lua(lua: &Lua, ret: Ret) -> mlua::Result<MultiValue> {
             mv.push_back(Value::Nil);
         }
         Ret::Wait => mv.push_back(Value::LightUserData(sched::wait_marker())),
+        Ret::Session(None) => mv.push_back(Value::Nil),
+        Ret::Session(Some(s)) => {
+            mv.push_back(Value::UserData(lua.create_userdata(SslSessionUd(s))?))
+        }
     }
     Ok(mv)
 }

@@ -24,6 +24,7 @@ use crate::net::conn::{self, strerror, Conn, Connect, Io, IoEvent, IoHandler};
 use crate::net::downstream;
 use crate::net::pool::Pools;
 use crate::net::resolve::{ResolveHandler, Resolved, Resolving};
+use crate::net::ssl;
 use crate::net::until::{Step, Until};
 use crate::sched::{self, RequestCtx, Waiter};
 
@@ -99,6 +100,15 @@ struct State {
     conn_waiter: Option<Waiter>,
     /// Set for ngx.req.socket's sockets on the client connection.
     down: Option<Down>,
+    /// A TLS handshake in progress (conn_waiter waits for it).
+    ssl_pending: Option<SslPending>,
+}
+
+/// What to check and return when a pending TLS handshake ends.
+struct SslPending {
+    verify: bool,
+    server_name: Vec<u8>,
+    want_session: bool,
 }
 
 /// ngx.req.socket: the client connection, read as the request body (with
@@ -144,6 +154,7 @@ impl State {
         self.read_waiter = None;
         self.write_waiter = None;
         self.conn_waiter = None;
+        self.ssl_pending = None;
         self.rbuf.clear();
         self.rpos = 0;
         self.acc.clear();
@@ -290,6 +301,25 @@ impl State {
         }
     }
 
+    /// The result of a finished TLS handshake (the socket is closed when it
+    /// failed, as upstream does).
+    fn finish_ssl(&mut self, p: &SslPending) -> Ret {
+        let Some(conn) = self.conn.as_ref() else {
+            return fail("closed");
+        };
+        match ssl::finish(conn, p.verify, &p.server_name, p.want_session) {
+            Ok(s) if p.want_session => Ret::Session(s),
+            Ok(_) => Ret::Bool(true),
+            Err(f) => {
+                if let Some(m) = &f.log {
+                    self.log(m);
+                }
+                drop(self.close());
+                fail(f.err)
+            }
+        }
+    }
+
     /// Writes as much of `out` as the socket takes; None: wait.
     fn step_send(&mut self) -> Option<Ret> {
         loop {
@@ -356,6 +386,7 @@ impl TcpSock {
                 write_waiter: None,
                 conn_waiter: None,
                 down: None,
+                ssl_pending: None,
             }),
         })
     }
@@ -423,6 +454,17 @@ impl IoHandler for TcpSock {
 impl State {
     /// Advances the operation an event belongs to; Some when it is done.
     fn on_event(&mut self, ev: IoEvent) -> Option<(Waiter, Ret)> {
+        if self.ssl_pending.is_some() && self.conn_waiter.is_some() {
+            let p = self.ssl_pending.take()?;
+            let w = self.conn_waiter.take()?;
+            let ret = if ev.timedout {
+                drop(self.close());
+                fail("timeout")
+            } else {
+                self.finish_ssl(&p)
+            };
+            return Some((w, ret));
+        }
         if let Some(w) = self.conn_waiter.take() {
             let ret = if ev.timedout {
                 self.log(&format!(
@@ -1284,6 +1326,110 @@ fn getreusedtimes(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
     to_lua(lua, Ret::Int(n)).map_err(Into::into)
 }
 
+fn sslhandshake(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
+    let n = args.len();
+    if !(1..=6).contains(&n) {
+        return raise(format!(
+            "ngx.socket sslhandshake: expecting 1 ~ 5 arguments (including the object), but seen {n}"
+        ));
+    }
+    let f = frame(lua, YIELDABLE)?;
+    let a: Vec<Value> = args.into_iter().collect();
+    let sock = sock_of(a.first(), "sslhandshake")?;
+    let truthy =
+        |v: Option<&Value>| !matches!(v, None | Some(Value::Nil) | Some(Value::Boolean(false)));
+    let session_ud = match a.get(1) {
+        Some(Value::UserData(ud)) if ud.is::<socket::SslSessionUd>() => Some(ud.clone()),
+        _ => None,
+    };
+    let want_session = !matches!(a.get(1), Some(Value::Boolean(false)));
+    let server_name: Vec<u8> = match a.get(2) {
+        None | Some(Value::Nil) | Some(Value::Boolean(false)) => Vec::new(),
+        Some(v @ (Value::String(_) | Value::Integer(_) | Value::Number(_))) => {
+            let mut out = Vec::new();
+            push_scalar(&mut out, v);
+            out
+        }
+        Some(v) => {
+            return raise(format!(
+                "bad argument #3 to 'sslhandshake' (string expected, got {})",
+                type_name(v)
+            ))
+        }
+    };
+    let verify = truthy(a.get(3));
+    let status_req = truthy(a.get(4));
+    let Some(sock) = sock else {
+        return socket::ret(lua, fail("closed"));
+    };
+    let mut st = sock.st.borrow_mut();
+    if st.conn.is_none() || st.read_closed {
+        return socket::ret(lua, fail("closed"));
+    }
+    check_owner(&st, &f)?;
+    if st.conn_waiter.is_some() {
+        return socket::ret(lua, fail("socket busy connecting"));
+    }
+    if st.read_waiter.is_some() {
+        return socket::ret(lua, fail("socket busy reading"));
+    }
+    if st.write_waiter.is_some() {
+        return socket::ret(lua, fail("socket busy writing"));
+    }
+    if st.down.is_some() {
+        return socket::ret(lua, fail("not supported for downstream sockets"));
+    }
+    let pending = SslPending {
+        verify,
+        server_name,
+        want_session,
+    };
+    let Some(conn) = st.conn.as_ref() else {
+        return socket::ret(lua, fail("closed"));
+    };
+    if ssl::handshaked(conn) {
+        // A reused keepalive connection is in TLS already.
+        if session_ud.is_some() {
+            drop(st);
+            return Ok(MultiValue::from_iter([a[1].clone()]));
+        }
+        let ret = match ssl::finish(conn, false, b"", want_session) {
+            Ok(s) if want_session => Ret::Session(s),
+            _ => Ret::Bool(true),
+        };
+        drop(st);
+        return socket::ret(lua, ret);
+    }
+    let Some(ctx) = module::request_loc_conf(f.req.raw()).ssl_ctx else {
+        return socket::ret(lua, fail("failed to create ssl connection"));
+    };
+    let started = {
+        let sess = match &session_ud {
+            Some(ud) => Some(ud.borrow::<socket::SslSessionUd>()?),
+            None => None,
+        };
+        ssl::start(
+            conn,
+            ctx,
+            sess.as_ref().map(|s| &s.0),
+            &pending.server_name,
+            status_req,
+            st.connect_timeout(),
+        )
+    };
+    let ret = match started {
+        ssl::Start::Failed(m) => fail(m),
+        ssl::Start::Done => st.finish_ssl(&pending),
+        ssl::Start::Again => {
+            st.ssl_pending = Some(pending);
+            st.conn_waiter = Waiter::current(lua);
+            Ret::Wait
+        }
+    };
+    drop(st);
+    socket::ret(lua, ret)
+}
+
 fn getfd(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
     let a: Vec<Value> = args.into_iter().collect();
     let Some(sock) = sock_of(a.first(), "getfd")? else {
@@ -1435,6 +1581,7 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
     fns.raw_set("setkeepalive", raw_function(lua, setkeepalive)?)?;
     fns.raw_set("getreusedtimes", raw_function(lua, getreusedtimes)?)?;
     fns.raw_set("getfd", raw_function(lua, getfd)?)?;
+    fns.raw_set("sslhandshake", raw_function(lua, sslhandshake)?)?;
     fns.raw_set("req_socket", raw_function(lua, req_socket)?)?;
     let req_mt = lua.create_table()?;
     let raw_mt = lua.create_table()?;

@@ -124,6 +124,9 @@ fn kill(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
     if matches!(state, CoState::Dead { .. }) {
         return fail("already waited or killed");
     }
+    if ctx.capture.pending_for(idx) {
+        return fail("pending subrequests");
+    }
     sched::kill_thread(ctx, idx);
     Ok(MultiValue::from_iter([Value::Integer(1)]))
 }

@@ -17,7 +17,90 @@ pub fn format(out: &mut Vec<u8>, n: f64, precision: u32) {
         push_int(out, n as i64);
         return;
     }
-    cnum::push_g(out, n, precision);
+    if p > 15 || !push_short(out, n, p) {
+        cnum::push_g(out, n, precision);
+    }
+}
+
+/// `%.{p}g` from the shortest round-trip digits, when there are at most `p`
+/// of them and `p <= 15`: then they are also the `p`-digit rounding (they
+/// are within half an ulp, under 1.2e-16 relative, of the value, while
+/// `p`-digit neighbours are at least 1e-15 relative apart) with trailing
+/// zeros dropped, which is what %g prints. Returns false to leave the job to
+/// printf.
+fn push_short(out: &mut Vec<u8>, n: f64, p: usize) -> bool {
+    use std::io::Write;
+    if !n.is_finite() {
+        return false;
+    }
+    let mut buf = [0u8; 40];
+    let mut cur = std::io::Cursor::new(&mut buf[..]);
+    if write!(cur, "{n:e}").is_err() {
+        return false;
+    }
+    let len = cur.position() as usize;
+    let text = &buf[..len];
+    // "-d.ddde-x": sign, digits (with an optional point), exponent.
+    let (neg, text) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    let Some(e_at) = text.iter().position(|&b| b == b'e') else {
+        return false;
+    };
+    let mut digits = [0u8; 20];
+    let mut nd = 0;
+    for &b in &text[..e_at] {
+        if b.is_ascii_digit() {
+            if nd == digits.len() {
+                return false;
+            }
+            digits[nd] = b;
+            nd += 1;
+        }
+    }
+    let Some(exp) = std::str::from_utf8(&text[e_at + 1..])
+        .ok()
+        .and_then(|s| s.parse::<i32>().ok())
+    else {
+        return false;
+    };
+    if nd == 0 || nd > p {
+        return false;
+    }
+    let digits = &digits[..nd];
+    if neg {
+        out.push(b'-');
+    }
+    if exp < -4 || exp >= p as i32 {
+        out.push(digits[0]);
+        if nd > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&digits[1..]);
+        }
+        out.push(b'e');
+        out.push(if exp < 0 { b'-' } else { b'+' });
+        let a = exp.unsigned_abs();
+        if a < 10 {
+            out.push(b'0');
+        }
+        push_int(out, i64::from(a));
+    } else if exp >= 0 {
+        let int_len = exp as usize + 1;
+        if nd <= int_len {
+            out.extend_from_slice(digits);
+            out.resize(out.len() + int_len - nd, b'0');
+        } else {
+            out.extend_from_slice(&digits[..int_len]);
+            out.push(b'.');
+            out.extend_from_slice(&digits[int_len..]);
+        }
+    } else {
+        out.extend_from_slice(b"0.");
+        out.resize(out.len() + (-exp - 1) as usize, b'0');
+        out.extend_from_slice(digits);
+    }
+    true
 }
 
 fn push_int(out: &mut Vec<u8>, v: i64) {

@@ -8,7 +8,7 @@ use std::ptr;
 use nginx_sys::{
     ngx_command_t, ngx_conf_t, ngx_str_t, ngx_uint_t, NGX_CONF_BLOCK,
     NGX_CONF_FLAG, NGX_CONF_NOARGS, NGX_CONF_TAKE1, NGX_HTTP_LIF_CONF, NGX_HTTP_LOC_CONF,
-    NGX_HTTP_MAIN_CONF, NGX_HTTP_SIF_CONF, NGX_HTTP_SRV_CONF, NGX_CONF_2MORE, NGX_CONF_TAKE2,
+    NGX_HTTP_MAIN_CONF, NGX_HTTP_SIF_CONF, NGX_HTTP_SRV_CONF, NGX_CONF_2MORE, NGX_CONF_TAKE2, NGX_CONF_1MORE,
 };
 
 use super::source::{absolute_path, inline_chunkname, Handler, Source};
@@ -88,6 +88,18 @@ pub enum SizeField {
     SocketBufferSize,
 }
 
+/// lua_ssl_* directives (LocConf::ssl).
+#[derive(Clone, Copy, Debug)]
+pub enum SslField {
+    Protocols,
+    Ciphers,
+    TrustedCertificate,
+    VerifyDepth,
+    Crl,
+    Certificate,
+    CertificateKey,
+}
+
 /// String directives stored in MainConf.
 #[derive(Clone, Copy, Debug)]
 pub enum StrField {
@@ -146,6 +158,7 @@ setter!(set_str, |cf: &Conf, post| string(cf, str_field(post)));
 setter!(set_num, |cf: &Conf, post| number(cf, num_field(post)));
 setter!(set_msec, |cf: &Conf, post| msec(cf, msec_field(post)));
 setter!(set_size, |cf: &Conf, post| size(cf, size_field(post)));
+setter!(set_ssl, |cf: &Conf, post| ssl(cf, ssl_field(post)));
 setter!(set_shared_dict, |cf: &Conf, _post| crate::shm::zone::add(cf, module::main_conf_mut(cf)));
 
 fn slot(post: *mut c_void) -> Slot {
@@ -167,6 +180,10 @@ fn msec_field(post: *mut c_void) -> MsecField {
 fn size_field(post: *mut c_void) -> SizeField {
     // SAFETY: `post` of size commands always points at one of the SIZE_* statics.
     unsafe { *(post as *const SizeField) }
+}
+fn ssl_field(post: *mut c_void) -> SslField {
+    // SAFETY: `post` of lua_ssl_* commands always points at one of the SSL_* statics.
+    unsafe { *(post as *const SslField) }
 }
 fn str_field(post: *mut c_void) -> StrField {
     // SAFETY: `post` of string commands always points at one of the STR_* statics.
@@ -468,6 +485,53 @@ fn string(cf: &Conf, field: StrField) -> Result<(), String> {
     Ok(())
 }
 
+fn ssl(cf: &Conf, field: SslField) -> Result<(), String> {
+    let name = String::from_utf8_lossy(cf.arg(0)).into_owned();
+    let s = &mut module::loc_conf_mut(cf).ssl;
+    let dup = match field {
+        SslField::Protocols => {
+            let mut bits = 0;
+            for a in &cf.args()[1..] {
+                // SAFETY: nginx's argument strings are valid for their length.
+                let v = unsafe { std::slice::from_raw_parts(a.data, a.len) };
+                match crate::net::ssl::protocol_bit(v) {
+                    Some(b) => bits |= b,
+                    None => {
+                        return Err(format!(
+                            "invalid value \"{}\" in \"{name}\" directive",
+                            String::from_utf8_lossy(v)
+                        ))
+                    }
+                }
+            }
+            s.protocols.replace(bits).is_some()
+        }
+        SslField::Ciphers => s.ciphers.replace(cf.arg(1).to_vec()).is_some(),
+        SslField::TrustedCertificate => s.trusted_certificate.replace(cf.arg(1).to_vec()).is_some(),
+        SslField::Crl => s.crl.replace(cf.arg(1).to_vec()).is_some(),
+        SslField::VerifyDepth => {
+            let v = cf.arg(1);
+            let n: usize = std::str::from_utf8(v)
+                .ok()
+                .and_then(|t| t.parse().ok())
+                .ok_or_else(|| format!("invalid number \"{}\" in \"{name}\" directive", String::from_utf8_lossy(v)))?;
+            s.verify_depth.replace(n).is_some()
+        }
+        SslField::Certificate => {
+            s.certificates.push(cf.arg(1).to_vec());
+            false
+        }
+        SslField::CertificateKey => {
+            s.certificate_keys.push(cf.arg(1).to_vec());
+            false
+        }
+    };
+    if dup {
+        return Err("is duplicate".into());
+    }
+    Ok(())
+}
+
 static SLOT_INIT: Slot = Slot::Init;
 static SLOT_INIT_WORKER: Slot = Slot::InitWorker;
 static SLOT_EXIT_WORKER: Slot = Slot::ExitWorker;
@@ -500,6 +564,14 @@ static MSEC_KEEPALIVE: MsecField = MsecField::SocketKeepaliveTimeout;
 static SIZE_SEND_LOWAT: SizeField = SizeField::SocketSendLowat;
 static SIZE_BUFFER: SizeField = SizeField::SocketBufferSize;
 
+static SSL_PROTOCOLS: SslField = SslField::Protocols;
+static SSL_CIPHERS: SslField = SslField::Ciphers;
+static SSL_TRUSTED: SslField = SslField::TrustedCertificate;
+static SSL_DEPTH: SslField = SslField::VerifyDepth;
+static SSL_CRL: SslField = SslField::Crl;
+static SSL_CERT: SslField = SslField::Certificate;
+static SSL_CERT_KEY: SslField = SslField::CertificateKey;
+
 static STR_PATH: StrField = StrField::PackagePath;
 static STR_CPATH: StrField = StrField::PackageCpath;
 
@@ -507,6 +579,7 @@ const MAIN: u32 = NGX_HTTP_MAIN_CONF;
 const ANY_LOC: u32 = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_HTTP_LIF_CONF;
 const LOC: u32 = NGX_HTTP_LOC_CONF | NGX_HTTP_LIF_CONF;
 const UPS: u32 = nginx_sys::NGX_HTTP_UPS_CONF;
+const SSL_CTX: u32 = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF;
 const SET_CTX: u32 = NGX_HTTP_SRV_CONF | NGX_HTTP_SIF_CONF | NGX_HTTP_LOC_CONF | NGX_HTTP_LIF_CONF;
 
 type Setter = unsafe extern "C" fn(*mut ngx_conf_t, *mut ngx_command_t, *mut c_void) -> *mut c_char;
@@ -545,7 +618,7 @@ macro_rules! by_lua_family {
     };
 }
 
-const N_COMMANDS: usize = 9 * 3 + 2 + 3 + 6 + 2 + 2 + 1 + 8 + 1 + 2 + 1;
+const N_COMMANDS: usize = 9 * 3 + 2 + 3 + 6 + 2 + 2 + 1 + 8 + 1 + 2 + 7 + 1;
 
 /// The module's directives; nginx wants a mutable, null-terminated array.
 pub static mut COMMANDS: [ngx_command_t; N_COMMANDS] = {
@@ -599,6 +672,13 @@ pub static mut COMMANDS: [ngx_command_t; N_COMMANDS] = {
         cmd(b"lua_check_client_abort\0", ANY_LOC | NGX_CONF_FLAG, set_flag, p!(FLAG_CHECK_CLIENT_ABORT)),
         cmd(b"lua_regex_cache_max_entries\0", MAIN | NGX_CONF_TAKE1, set_num, p!(NUM_REGEX_CACHE)),
         cmd(b"lua_regex_match_limit\0", MAIN | NGX_CONF_TAKE1, set_num, p!(NUM_REGEX_MATCH_LIMIT)),
+        cmd(b"lua_ssl_protocols\0", SSL_CTX | NGX_CONF_1MORE, set_ssl, p!(SSL_PROTOCOLS)),
+        cmd(b"lua_ssl_ciphers\0", SSL_CTX | NGX_CONF_TAKE1, set_ssl, p!(SSL_CIPHERS)),
+        cmd(b"lua_ssl_trusted_certificate\0", SSL_CTX | NGX_CONF_TAKE1, set_ssl, p!(SSL_TRUSTED)),
+        cmd(b"lua_ssl_verify_depth\0", SSL_CTX | NGX_CONF_TAKE1, set_ssl, p!(SSL_DEPTH)),
+        cmd(b"lua_ssl_crl\0", SSL_CTX | NGX_CONF_TAKE1, set_ssl, p!(SSL_CRL)),
+        cmd(b"lua_ssl_certificate\0", SSL_CTX | NGX_CONF_TAKE1, set_ssl, p!(SSL_CERT)),
+        cmd(b"lua_ssl_certificate_key\0", SSL_CTX | NGX_CONF_TAKE1, set_ssl, p!(SSL_CERT_KEY)),
         cmd(b"lua_shared_dict\0", MAIN | NGX_CONF_TAKE2, set_shared_dict, ptr::null()),
         ngx_command_t {
             name: ngx_str_t { len: 0, data: ptr::null_mut() },

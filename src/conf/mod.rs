@@ -105,6 +105,10 @@ pub struct LocConf {
     pub socket_log_errors: Option<bool>,
     /// lua_check_client_abort.
     pub check_client_abort: Option<bool>,
+    /// lua_ssl_* (cosocket TLS) and the client context built from them at
+    /// merge time (shared with the parent level when this one sets none).
+    pub ssl: crate::net::ssl::Settings,
+    pub ssl_ctx: Option<crate::net::ssl::Ctx>,
 }
 
 fn inherit<T: Clone>(mine: &mut Option<T>, prev: &Option<T>) {
@@ -133,6 +137,7 @@ impl Merge for LocConf {
         inherit(&mut self.socket_keepalive_timeout, &prev.socket_keepalive_timeout);
         inherit(&mut self.socket_log_errors, &prev.socket_log_errors);
         inherit(&mut self.check_client_abort, &prev.check_client_abort);
+        self.ssl.merge(&prev.ssl);
         Ok(())
     }
 }

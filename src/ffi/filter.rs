@@ -9,7 +9,7 @@
 
 use std::cell::Cell;
 use std::ptr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use nginx_sys::{
     ngx_alloc_chain_link, ngx_buf_t, ngx_chain_add_copy, ngx_chain_t, ngx_chain_update_chains,
@@ -38,28 +38,50 @@ fn tag() -> nginx_sys::ngx_buf_tag_t {
     ptr::addr_of!(BUF_TAG) as nginx_sys::ngx_buf_tag_t
 }
 
-/// Puts our header filter (and body filter) at the head of nginx's chains,
-/// remembering the previous heads as our "next". Called from
+/// header_filter_by_lua* / body_filter_by_lua* appear somewhere in the
+/// configuration (else our filters only serve capture subrequests).
+static LUA_HEADER_FILTER: AtomicBool = AtomicBool::new(false);
+static LUA_BODY_FILTER: AtomicBool = AtomicBool::new(false);
+
+/// Puts our header and body filters at the head of nginx's chains (from
+/// where our place in the module order puts them), remembering the previous
+/// heads as our "next". Always installed: capture subrequests need them.
+/// `header`/`body` say whether Lua filters exist. Called from
 /// postconfiguration, once per configuration cycle.
 pub fn install(header: bool, body: bool) {
+    LUA_HEADER_FILTER.store(header || body, Ordering::Relaxed);
+    LUA_BODY_FILTER.store(body, Ordering::Relaxed);
     // SAFETY: configuration runs in one thread; the chain heads are plain
     // nginx globals that every filter module rewires in its postconfiguration.
     unsafe {
-        if header || body {
-            let prev = nginx_sys::ngx_http_top_header_filter;
-            NEXT_HEADER.store(prev.map_or(0, |f| f as usize), Ordering::Relaxed);
-            nginx_sys::ngx_http_top_header_filter = Some(crate::phase::header_filter::filter);
-        }
-        if body {
-            let prev = nginx_sys::ngx_http_top_body_filter;
-            NEXT_BODY.store(prev.map_or(0, |f| f as usize), Ordering::Relaxed);
-            nginx_sys::ngx_http_top_body_filter = Some(crate::phase::body_filter::filter);
-        }
+        let prev = nginx_sys::ngx_http_top_header_filter;
+        NEXT_HEADER.store(prev.map_or(0, |f| f as usize), Ordering::Relaxed);
+        nginx_sys::ngx_http_top_header_filter = Some(crate::phase::header_filter::filter);
+        let prev = nginx_sys::ngx_http_top_body_filter;
+        NEXT_BODY.store(prev.map_or(0, |f| f as usize), Ordering::Relaxed);
+        nginx_sys::ngx_http_top_body_filter = Some(crate::phase::body_filter::filter);
     }
 }
 
-/// Calls the next header filter.
+/// Whether any location has header_filter_by_lua* or body_filter_by_lua*
+/// (the header filter also serves the body filter's need for memory).
+#[inline]
+pub fn lua_header_filters() -> bool {
+    LUA_HEADER_FILTER.load(Ordering::Relaxed)
+}
+
+/// Whether any location has body_filter_by_lua*.
+#[inline]
+pub fn lua_body_filters() -> bool {
+    LUA_BODY_FILTER.load(Ordering::Relaxed)
+}
+
+/// Calls the next header filter (for a capture subrequest, the capture:
+/// the header goes no further).
 pub fn next_header(r: Req) -> ngx_int_t {
+    if super::subrequest::is_capture(r) {
+        return super::subrequest::capture_header(r);
+    }
     let f = NEXT_HEADER.load(Ordering::Relaxed);
     if f == 0 {
         return ERROR;
@@ -74,6 +96,9 @@ pub fn next_header(r: Req) -> ngx_int_t {
 /// Calls the next body filter.
 #[allow(clippy::not_unsafe_ptr_arg_deref)] // `input` comes from nginx's filter call
 pub fn next_body(r: Req, input: *mut ngx_chain_t) -> ngx_int_t {
+    if super::subrequest::is_capture(r) {
+        return super::subrequest::capture_body(r, input);
+    }
     let f = NEXT_BODY.load(Ordering::Relaxed);
     if f == 0 {
         return ERROR;
@@ -133,7 +158,7 @@ impl Default for BodyState {
 ///
 /// # Safety
 /// `cl` must be null or a valid chain whose links outlive the iteration.
-unsafe fn links(mut cl: *mut ngx_chain_t) -> impl Iterator<Item = *mut ngx_chain_t> {
+pub(crate) unsafe fn links(mut cl: *mut ngx_chain_t) -> impl Iterator<Item = *mut ngx_chain_t> {
     std::iter::from_fn(move || {
         if cl.is_null() {
             return None;
@@ -149,7 +174,7 @@ unsafe fn links(mut cl: *mut ngx_chain_t) -> impl Iterator<Item = *mut ngx_chain
 ///
 /// # Safety
 /// `b` must be a valid buffer.
-unsafe fn mem_bytes<'a>(b: *const ngx_buf_t) -> &'a [u8] {
+pub(crate) unsafe fn mem_bytes<'a>(b: *const ngx_buf_t) -> &'a [u8] {
     // SAFETY: guaranteed by the caller; in-memory buffers have pos <= last.
     unsafe {
         let b = &*b;
@@ -165,7 +190,7 @@ unsafe fn mem_bytes<'a>(b: *const ngx_buf_t) -> &'a [u8] {
 ///
 /// # Safety
 /// `cl` must be null or a valid chain.
-unsafe fn consume(cl: *mut ngx_chain_t) -> (bool, bool) {
+pub(crate) unsafe fn consume(cl: *mut ngx_chain_t) -> (bool, bool) {
     let (mut last, mut flush) = (false, false);
     // SAFETY: guaranteed by the caller.
     unsafe {

@@ -6,7 +6,8 @@ extern "C" {
 
 /// Appends `n` formatted like Lua's `tostring(n)`.
 pub fn push_number(out: &mut Vec<u8>, n: f64) {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
+    // %.14g prints integers of up to 14 digits in full.
+    if n.fract() == 0.0 && n.abs() < 1e14 {
         let mut b = itoa_buf(n as i64);
         out.append(&mut b);
         return;
@@ -42,5 +43,7 @@ mod tests {
         assert_eq!(f(1e100), "1e+100");
         assert_eq!(f(0.1), "0.1");
         assert_eq!(f(f64::INFINITY), "inf");
+        assert_eq!(f(99999999999999.0), "99999999999999");
+        assert_eq!(f(123456789012345.0), "1.2345678901234e+14");
     }
 }

@@ -17,6 +17,7 @@ pub mod process;
 pub mod req;
 pub mod request;
 pub mod script;
+pub mod subrequest;
 pub mod time;
 pub mod upstream;
 pub mod variables;

@@ -12,7 +12,7 @@ use std::ptr::NonNull;
 use std::rc::{Rc, Weak};
 
 use nginx_sys::{
-    ngx_close_connection, ngx_connection_error,
+    ngx_connection_error,
     ngx_connection_log_error_e_NGX_ERROR_ERR as LOG_ERROR_ERR,
     ngx_connection_log_error_e_NGX_ERROR_INFO as LOG_ERROR_INFO, ngx_connection_t,
     ngx_event_connect_peer, ngx_event_get_peer, ngx_event_t, ngx_handle_read_event,
@@ -159,6 +159,31 @@ unsafe extern "C" fn on_event(ev: *mut ngx_event_t) {
     };
     let Some(target) = target else { return };
     crate::ffi::guard(log, (), move || target.on_io(io))
+}
+
+/// Gives a connection's events back to [`on_event`] (after nginx's SSL
+/// handshake handler had them) and delivers a read event to its handler.
+///
+/// # Safety
+/// `c` must be an open connection adopted by [`Conn::adopt`], still owned.
+pub(super) unsafe fn reattach(c: *mut ngx_connection_t, timedout: bool) {
+    // SAFETY: guaranteed by the caller: c->data is the connection's live Hook.
+    let target = unsafe {
+        (*(*c).read).handler = Some(on_event);
+        (*(*c).write).handler = Some(on_event);
+        (*(*c).read).set_timedout(0);
+        let hook = (*c).data as *const Hook;
+        if hook.is_null() {
+            return;
+        }
+        (*hook).target.upgrade()
+    };
+    if let Some(t) = target {
+        t.on_io(IoEvent {
+            write: false,
+            timedout,
+        });
+    }
 }
 
 impl Conn {
@@ -436,7 +461,7 @@ impl Drop for Conn {
         }
         // SAFETY: we own the open connection; closing removes its timers and
         // events, so the hook (freed right after) is never reached again.
-        unsafe { ngx_close_connection(self.c.as_ptr()) };
+        unsafe { super::ssl::close_connection(self.c.as_ptr()) };
     }
 }
 

@@ -7,5 +7,6 @@ pub mod conn;
 pub mod downstream;
 pub mod pool;
 pub mod resolve;
+pub mod ssl;
 pub mod udp;
 pub mod until;

@@ -14,7 +14,7 @@ use std::ptr::{self, NonNull};
 use std::rc::Weak;
 
 use nginx_sys::{
-    ngx_close_connection, ngx_connection_t, ngx_event_t, ngx_handle_read_event, ngx_int_t,
+    ngx_connection_t, ngx_event_t, ngx_handle_read_event, ngx_int_t,
     ngx_log_t,
 };
 
@@ -126,14 +126,14 @@ impl Pools {
                 nginx_sys::ngx_del_timer(rev);
             }
             if ngx_handle_read_event(rev, 0) != nginx_sys::NGX_OK as ngx_int_t {
-                ngx_close_connection(c);
+                super::ssl::close_connection(c);
                 return Err("failed to handle read event");
             }
             if timeout_ms > 0 {
                 nginx_sys::ngx_add_timer(rev, timeout_ms as nginx_sys::ngx_msec_t);
             }
             if (*rev).ready() != 0 && should_close(c) {
-                ngx_close_connection(c);
+                super::ssl::close_connection(c);
                 return Ok(());
             }
         }
@@ -165,7 +165,7 @@ fn close_item(item: &Idle) {
     let c = item.c.replace(ptr::null_mut());
     if !c.is_null() {
         // SAFETY: a non-null item connection is open and owned by the pool.
-        unsafe { ngx_close_connection(c) };
+        unsafe { super::ssl::close_connection(c) };
     }
 }
 

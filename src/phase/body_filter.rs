@@ -23,6 +23,10 @@ pub unsafe extern "C" fn filter(r: *mut ngx_http_request_t, input: *mut ngx_chai
     let Some(req) = (unsafe { Req::from_raw(r) }) else {
         return ERROR;
     };
+    if !filter::lua_body_filters() {
+        // No Lua filter anywhere: only capture subrequests stop here.
+        return crate::ffi::guard(req.log(), ERROR, || filter::next_body(req, input));
+    }
     crate::ffi::guard(req.log(), ERROR, || run(req, input))
 }
 

@@ -22,6 +22,10 @@ pub unsafe extern "C" fn filter(r: *mut ngx_http_request_t) -> ngx_int_t {
     let Some(req) = (unsafe { Req::from_raw(r) }) else {
         return ERROR;
     };
+    if !filter::lua_header_filters() {
+        // No Lua filter anywhere: only capture subrequests stop here.
+        return crate::ffi::guard(req.log(), ERROR, || filter::next_header(req));
+    }
     crate::ffi::guard(req.log(), ERROR, || match run(req) {
         rc if rc == NGX_DECLINED as ngx_int_t => OK,
         rc if rc == ERROR || rc == NGX_AGAIN as ngx_int_t => rc,

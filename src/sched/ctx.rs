@@ -116,6 +116,8 @@ pub struct RequestCtx {
     pub on_abort: RefCell<Option<(RegistryKey, usize)>>,
     /// body_filter_by_lua*'s buffers and the chain ngx.arg works on.
     pub body: crate::ffi::filter::BodyState,
+    /// ngx.location.capture*: captures in flight and results to deliver.
+    pub capture: crate::ffi::subrequest::ParentState,
 }
 
 impl Drop for RequestCtx {
