@@ -903,3 +903,117 @@ GET /t
 200 307200 false
 --- no_error_log
 [error]
+
+
+
+=== TEST 33: the entry thread fails while a light thread waits for a capture
+--- config
+    location /slow {
+        content_by_lua_block {
+            ngx.sleep(0.1)
+            ngx.print("slow")
+        }
+    }
+    location /t {
+        content_by_lua_block {
+            ngx.thread.spawn(function()
+                ngx.location.capture("/slow")
+                ngx.log(ngx.ERR, "must not resume")
+            end)
+            error("entry failed")
+        }
+    }
+    location /after {
+        content_by_lua_block {
+            ngx.sleep(0.2)
+            ngx.say("still serving")
+        }
+    }
+--- request
+GET /t
+--- error_code: 500
+--- response_body_like: 500 Internal Server Error
+--- error_log
+entry failed
+--- no_error_log
+must not resume
+
+
+
+=== TEST 34: ngx.exit(444) with captures pending closes the connection
+--- config
+    location /slow {
+        content_by_lua_block {
+            ngx.sleep(0.1)
+            ngx.print("slow")
+        }
+    }
+    location /t {
+        content_by_lua_block {
+            ngx.thread.spawn(function()
+                ngx.location.capture("/slow")
+                ngx.log(ngx.ERR, "must not resume")
+            end)
+            ngx.exit(444)
+        }
+    }
+--- request
+GET /t
+--- ignore_response
+--- no_error_log
+must not resume
+[alert]
+
+
+
+=== TEST 35: Lua body and header filters of the captured location still run
+--- config
+    location /sub {
+        content_by_lua_block {
+            ngx.say("hello")
+        }
+        header_filter_by_lua_block {
+            ngx.header["X-Filtered"] = "hf"
+        }
+        body_filter_by_lua_block {
+            if ngx.arg[1] ~= "" then
+                ngx.arg[1] = string.upper(ngx.arg[1])
+            end
+        }
+    }
+    location /t {
+        content_by_lua_block {
+            local res = ngx.location.capture("/sub")
+            ngx.print(res.header["X-Filtered"], " ", res.body)
+        }
+    }
+--- request
+GET /t
+--- response_body
+hf HELLO
+--- no_error_log
+[error]
+
+
+
+=== TEST 36: headers option with several values, and the bad types
+--- config
+    location /sub {
+        content_by_lua_block {
+            local h = ngx.req.get_headers()["X-Multi"]
+            ngx.say(type(h) == "table" and table.concat(h, ",") or tostring(h))
+        }
+    }
+    location /t {
+        content_by_lua_block {
+            ngx.print(ngx.location.capture("/sub", { headers = { ["X-Multi"] = { "a", "b" } } }).body)
+            ngx.say(pcall(ngx.location.capture, "/sub", { headers = "x" }))
+        }
+    }
+--- request
+GET /t
+--- response_body
+a,b
+falseBad headers option value type string, expected a Lua table
+--- no_error_log
+[error]
