@@ -37,7 +37,10 @@ fn main() {
     // loaded through lua_package_cpath need them, so export the Lua C API.
     let script = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("src/ffi/exports.ver");
     println!("cargo::rerun-if-changed={}", script.display());
-    println!("cargo::rustc-cdylib-link-arg=-Wl,--version-script={}", script.display());
+    println!(
+        "cargo::rustc-cdylib-link-arg=-Wl,--version-script={}",
+        script.display()
+    );
 
     // Unit tests exercise pure logic only, but the test binary still
     // references nginx's symbols (they come from the nginx binary at load

@@ -29,14 +29,19 @@ mod exports {
     use std::ptr::{addr_of, null};
 
     #[no_mangle]
-    pub static mut ngx_modules: [*const nginx_sys::ngx_module_t; 2] = [addr_of!(crate::ngx_http_lua_rs_module), null()];
+    pub static mut ngx_modules: [*const nginx_sys::ngx_module_t; 2] =
+        [addr_of!(crate::ngx_http_lua_rs_module), null()];
 
     #[no_mangle]
-    pub static mut ngx_module_names: [*const c_char; 2] = [c"ngx_http_lua_rs_module".as_ptr(), null()];
+    pub static mut ngx_module_names: [*const c_char; 2] =
+        [c"ngx_http_lua_rs_module".as_ptr(), null()];
 
     #[no_mangle]
-    pub static mut ngx_module_order: [*const c_char; 3] =
-        [c"ngx_http_lua_rs_module".as_ptr(), c"ngx_http_copy_filter_module".as_ptr(), null()];
+    pub static mut ngx_module_order: [*const c_char; 3] = [
+        c"ngx_http_lua_rs_module".as_ptr(),
+        c"ngx_http_copy_filter_module".as_ptr(),
+        null(),
+    ];
 }
 
 pub use module::ngx_http_lua_rs_module;

@@ -62,24 +62,38 @@ unsafe fn alloc_conf<T: Default>(cf: *mut ngx_conf_t) -> *mut c_void {
 
 unsafe extern "C" fn create_main_conf(cf: *mut ngx_conf_t) -> *mut c_void {
     // SAFETY: nginx passes a live cf.
-    crate::ffi::guard(unsafe { (*cf).log }, ptr::null_mut(), || unsafe { alloc_conf::<MainConf>(cf) })
+    crate::ffi::guard(unsafe { (*cf).log }, ptr::null_mut(), || unsafe {
+        alloc_conf::<MainConf>(cf)
+    })
 }
 
 unsafe extern "C" fn create_srv_conf(cf: *mut ngx_conf_t) -> *mut c_void {
     // SAFETY: nginx passes a live cf.
-    crate::ffi::guard(unsafe { (*cf).log }, ptr::null_mut(), || unsafe { alloc_conf::<SrvConf>(cf) })
+    crate::ffi::guard(unsafe { (*cf).log }, ptr::null_mut(), || unsafe {
+        alloc_conf::<SrvConf>(cf)
+    })
 }
 
 unsafe extern "C" fn create_loc_conf(cf: *mut ngx_conf_t) -> *mut c_void {
     // SAFETY: nginx passes a live cf.
-    crate::ffi::guard(unsafe { (*cf).log }, ptr::null_mut(), || unsafe { alloc_conf::<LocConf>(cf) })
+    crate::ffi::guard(unsafe { (*cf).log }, ptr::null_mut(), || unsafe {
+        alloc_conf::<LocConf>(cf)
+    })
 }
 
-unsafe extern "C" fn merge_srv_conf(_cf: *mut ngx_conf_t, _p: *mut c_void, _c: *mut c_void) -> *mut c_char {
+unsafe extern "C" fn merge_srv_conf(
+    _cf: *mut ngx_conf_t,
+    _p: *mut c_void,
+    _c: *mut c_void,
+) -> *mut c_char {
     ptr::null_mut()
 }
 
-unsafe extern "C" fn merge_loc_conf(cf: *mut ngx_conf_t, prev: *mut c_void, conf: *mut c_void) -> *mut c_char {
+unsafe extern "C" fn merge_loc_conf(
+    cf: *mut ngx_conf_t,
+    prev: *mut c_void,
+    conf: *mut c_void,
+) -> *mut c_char {
     // SAFETY: nginx passes two LocConf pointers this module created.
     crate::ffi::guard(unsafe { (*cf).log }, CONF_ERROR, || unsafe {
         let (conf, prev) = (&mut *(conf as *mut LocConf), &mut *(prev as *mut LocConf));
@@ -136,7 +150,8 @@ pub fn set_content_handler(cf: &Conf) {
     // SAFETY: core's loc conf exists wherever content_by_lua is allowed.
     unsafe {
         let ctx = (*cf.raw()).ctx as *mut ngx_http_conf_ctx_t;
-        let clcf = *(*ctx).loc_conf.add(ngx_http_core_module.ctx_index) as *mut ngx_http_core_loc_conf_t;
+        let clcf =
+            *(*ctx).loc_conf.add(ngx_http_core_module.ctx_index) as *mut ngx_http_core_loc_conf_t;
         (*clcf).handler = Some(phase::content::handler);
     }
 }
@@ -158,7 +173,8 @@ pub fn cycle_main_conf<'a>(cycle: *mut ngx_cycle_t) -> Option<&'a MainConf> {
     // SAFETY: conf_ctx[ngx_http_module.index] is the http conf ctx when an
     // http block exists (null otherwise).
     unsafe {
-        let http = *(*cycle).conf_ctx.add(nginx_sys::ngx_http_module.index) as *mut ngx_http_conf_ctx_t;
+        let http =
+            *(*cycle).conf_ctx.add(nginx_sys::ngx_http_module.index) as *mut ngx_http_conf_ctx_t;
         if http.is_null() {
             return None;
         }
@@ -199,11 +215,14 @@ unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
         // SAFETY: the core module's main conf exists in every http block.
         let ok = unsafe {
             let ctx = (*cf).ctx as *mut ngx_http_conf_ctx_t;
-            let cmcf = *(*ctx).main_conf.add(ngx_http_core_module.ctx_index) as *mut ngx_http_core_main_conf_t;
-            (!main.requires_rewrite || push_phase_handler(cmcf, REWRITE_PHASE, Some(phase::rewrite::handler), false))
+            let cmcf = *(*ctx).main_conf.add(ngx_http_core_module.ctx_index)
+                as *mut ngx_http_core_main_conf_t;
+            (!main.requires_rewrite
+                || push_phase_handler(cmcf, REWRITE_PHASE, Some(phase::rewrite::handler), false))
                 && (!main.requires_access
                     || push_phase_handler(cmcf, ACCESS_PHASE, Some(phase::access::handler), false))
-                && (!main.requires_log || push_phase_handler(cmcf, LOG_PHASE, Some(phase::log::handler), true))
+                && (!main.requires_log
+                    || push_phase_handler(cmcf, LOG_PHASE, Some(phase::log::handler), true))
         };
         if !ok {
             return NGX_ERROR as ngx_int_t;

@@ -2,7 +2,13 @@
 
 use mlua::{LightUserData, Lua, Table};
 
-const CORE: &[(&str, i64)] = &[("OK", 0), ("ERROR", -1), ("AGAIN", -2), ("DONE", -4), ("DECLINED", -5)];
+const CORE: &[(&str, i64)] = &[
+    ("OK", 0),
+    ("ERROR", -1),
+    ("AGAIN", -2),
+    ("DONE", -4),
+    ("DECLINED", -5),
+];
 
 /// Method constants are nginx's NGX_HTTP_* method bits.
 const METHODS: &[(&str, i64)] = &[
@@ -76,7 +82,10 @@ const LOG_LEVELS: &[(&str, i64)] = &[
 
 /// Method bit -> name, for ngx.req.get_method / set_method.
 pub(crate) fn method_name(bit: i64) -> Option<&'static str> {
-    METHODS.iter().find(|(_, v)| *v == bit).map(|(n, _)| &n[5..])
+    METHODS
+        .iter()
+        .find(|(_, v)| *v == bit)
+        .map(|(n, _)| &n[5..])
 }
 
 pub(crate) fn inject(_lua: &Lua, ngx: &Table) -> mlua::Result<()> {

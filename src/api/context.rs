@@ -91,8 +91,17 @@ use Phase::*;
 /// Phases with a real request whose handler runs in a coroutine that may yield.
 pub const YIELDABLE: Ctx = Ctx::of(&[Rewrite, Access, Content, Timer]);
 /// Every phase that has a request object.
-pub const ANY_REQUEST: Ctx =
-    Ctx::of(&[Set, Rewrite, Access, Content, HeaderFilter, BodyFilter, Log, Timer, Balancer]);
+pub const ANY_REQUEST: Ctx = Ctx::of(&[
+    Set,
+    Rewrite,
+    Access,
+    Content,
+    HeaderFilter,
+    BodyFilter,
+    Log,
+    Timer,
+    Balancer,
+]);
 /// Phases that may produce output (`ngx.say`, `ngx.print`, `ngx.flush`, `ngx.eof`).
 pub const OUTPUT: Ctx = Ctx::of(&[Rewrite, Access, Content]);
 
@@ -146,14 +155,16 @@ pub fn frame(lua: &Lua, allowed: Ctx) -> ApiResult<Frame> {
     let top = lua.app_data_ref::<Current>().and_then(|c| c.top());
     match top {
         None => match phase(lua) {
-            Some(p) if !allowed.contains(p) => {
-                raise(format!("API disabled in the context of {}", p.context_name()))
-            }
+            Some(p) if !allowed.contains(p) => raise(format!(
+                "API disabled in the context of {}",
+                p.context_name()
+            )),
             _ => raise("no request found"),
         },
-        Some(f) if !allowed.contains(f.phase) => {
-            raise(format!("API disabled in the context of {}", f.phase.context_name()))
-        }
+        Some(f) if !allowed.contains(f.phase) => raise(format!(
+            "API disabled in the context of {}",
+            f.phase.context_name()
+        )),
         Some(f) => Ok(f),
     }
 }
@@ -161,9 +172,10 @@ pub fn frame(lua: &Lua, allowed: Ctx) -> ApiResult<Frame> {
 /// Refuses unless the code runs in one of `allowed` (for APIs that need no request).
 pub fn check(lua: &Lua, allowed: Ctx) -> ApiResult<()> {
     match phase(lua) {
-        Some(p) if !allowed.contains(p) => {
-            raise(format!("API disabled in the context of {}", p.context_name()))
-        }
+        Some(p) if !allowed.contains(p) => raise(format!(
+            "API disabled in the context of {}",
+            p.context_name()
+        )),
         _ => Ok(()),
     }
 }

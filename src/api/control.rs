@@ -30,9 +30,14 @@ fn number_arg(v: &Value, n: usize, name: &str) -> ApiResult<i64> {
         Value::Number(f) => Ok(*f as i64),
         Value::String(s) => match s.to_str().ok().and_then(|s| s.trim().parse::<f64>().ok()) {
             Some(f) => Ok(f as i64),
-            None => raise(format!("bad argument #{n} to '{name}' (number expected, got string)")),
+            None => raise(format!(
+                "bad argument #{n} to '{name}' (number expected, got string)"
+            )),
         },
-        other => raise(format!("bad argument #{n} to '{name}' (number expected, got {})", other.type_name())),
+        other => raise(format!(
+            "bad argument #{n} to '{name}' (number expected, got {})",
+            other.type_name()
+        )),
     }
 }
 
@@ -80,7 +85,10 @@ fn exit_prepare(lua: &Lua, status: Value) -> ApiResult<bool> {
 
 fn exec_prepare(lua: &Lua, args: MultiValue) -> ApiResult<bool> {
     if args.is_empty() || args.len() > 2 {
-        return raise(format!("expecting one or two arguments, but got {}", args.len()));
+        return raise(format!(
+            "expecting one or two arguments, but got {}",
+            args.len()
+        ));
     }
     let f = frame(lua, OUTPUT)?;
     let mut args = args.into_iter();
@@ -88,7 +96,10 @@ fn exec_prepare(lua: &Lua, args: MultiValue) -> ApiResult<bool> {
         Value::String(s) => s.as_bytes().to_vec(),
         v @ (Value::Integer(_) | Value::Number(_)) => v.to_string()?.into_bytes(),
         other => {
-            return raise(format!("bad argument #1 to 'exec' (string expected, got {})", other.type_name()))
+            return raise(format!(
+                "bad argument #1 to 'exec' (string expected, got {})",
+                other.type_name()
+            ))
         }
     };
     if uri.is_empty() {
@@ -134,12 +145,18 @@ fn redirect_prepare(lua: &Lua, (uri, status): (Value, Option<Value>)) -> ApiResu
         Value::String(s) => s.as_bytes().to_vec(),
         v @ (Value::Integer(_) | Value::Number(_)) => v.to_string()?.into_bytes(),
         other => {
-            return raise(format!("bad argument #1 to 'redirect' (string expected, got {})", other.type_name()))
+            return raise(format!(
+                "bad argument #1 to 'redirect' (string expected, got {})",
+                other.type_name()
+            ))
         }
     };
     // CR or LF would split the header; upstream refuses such URIs.
     if uri.iter().any(|&c| c == b'\r' || c == b'\n') {
-        return raise(format!("unsafe uri \"{}\" was detected", String::from_utf8_lossy(&uri).escape_default()));
+        return raise(format!(
+            "unsafe uri \"{}\" was detected",
+            String::from_utf8_lossy(&uri).escape_default()
+        ));
     }
     let status = match status {
         None | Some(Value::Nil) => 302,
@@ -163,7 +180,10 @@ fn redirect_prepare(lua: &Lua, (uri, status): (Value, Option<Value>)) -> ApiResu
 }
 
 pub(crate) fn inject(lua: &Lua, _ngx: &Table) -> mlua::Result<()> {
-    let shim: mlua::Function = lua.load(include_str!("../../lualib/control.lua")).set_name("=ngx_lua_rs.control").into_function()?;
+    let shim: mlua::Function = lua
+        .load(include_str!("../../lualib/control.lua"))
+        .set_name("=ngx_lua_rs.control")
+        .into_function()?;
     shim.call::<()>((
         super::raw_function(lua, exit_prepare)?,
         super::raw_function(lua, exec_prepare)?,

@@ -15,14 +15,23 @@ fn caller_prefix(lua: &Lua) -> String {
     for level in 1..8 {
         let found = lua.inspect_stack(level, |d| {
             let src = d.source();
-            if src.what == "C" || src.source.as_deref().is_some_and(|s| s.starts_with(INTERNAL_CHUNK)) {
+            if src.what == "C"
+                || src
+                    .source
+                    .as_deref()
+                    .is_some_and(|s| s.starts_with(INTERNAL_CHUNK))
+            {
                 return None;
             }
             // The base name of the source file, as lua-nginx-module prints it.
             let short = src.short_src.as_deref().unwrap_or("?");
             let short = short.rsplit('/').next().unwrap_or(short).to_string();
             let line = d.current_line().map(|l| l as i64).unwrap_or(-1);
-            let name = d.names().name.map(|n| format!("{n}(): ")).unwrap_or_default();
+            let name = d
+                .names()
+                .name
+                .map(|n| format!("{n}(): "))
+                .unwrap_or_default();
             Some(format!("{short}:{line}: {name}"))
         });
         match found {
@@ -46,10 +55,16 @@ fn push_arg(lua: &Lua, out: &mut Vec<u8>, v: &Value, n: usize) -> ApiResult<()> 
         Value::Table(t) => {
             let has_tostring = t
                 .metatable()
-                .map(|mt| mt.raw_get::<Value>("__tostring").map(|f| !f.is_nil()).unwrap_or(false))
+                .map(|mt| {
+                    mt.raw_get::<Value>("__tostring")
+                        .map(|f| !f.is_nil())
+                        .unwrap_or(false)
+                })
                 .unwrap_or(false);
             if !has_tostring {
-                return raise(format!("bad argument #{n} to 'log' (expected table to have __tostring metamethod)"));
+                return raise(format!(
+                    "bad argument #{n} to 'log' (expected table to have __tostring metamethod)"
+                ));
             }
             let tostring: mlua::Function = lua.globals().get("tostring")?;
             let s: mlua::String = tostring.call(v.clone())?;
@@ -93,7 +108,10 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
             Some(Value::Integer(i)) => i,
             Some(Value::Number(f)) => f as i64,
             Some(other) => {
-                return raise(format!("bad argument #1 to 'log' (number expected, got {})", other.type_name()))
+                return raise(format!(
+                    "bad argument #1 to 'log' (number expected, got {})",
+                    other.type_name()
+                ))
             }
             None => return raise("bad argument #1 to 'log' (number expected, got no value)"),
         };
@@ -101,9 +119,15 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
             return raise(format!("bad argument #1 to 'log' (bad log level: {level})"));
         }
         // ngx.STDERR (0) is logged at the highest level, as upstream does.
-        let level = if level == 0 { nginx_sys::NGX_LOG_STDERR as usize } else { level as usize };
+        let level = if level == 0 {
+            nginx_sys::NGX_LOG_STDERR as usize
+        } else {
+            level as usize
+        };
         write(lua, level, &args, 2)
     })?;
-    let print = super::function(lua, |lua, args: MultiValue| write(lua, nginx_sys::NGX_LOG_NOTICE as usize, &args, 1))?;
+    let print = super::function(lua, |lua, args: MultiValue| {
+        write(lua, nginx_sys::NGX_LOG_NOTICE as usize, &args, 1)
+    })?;
     lua.globals().raw_set("print", print)
 }

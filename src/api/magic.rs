@@ -9,12 +9,19 @@ use crate::ffi::log;
 use crate::sched::RequestCtx;
 
 const HEADERS_SENT_CTX: Ctx = Ctx::of(&[Phase::Set, Phase::Rewrite, Phase::Access, Phase::Content]);
-const STATUS_SET_CTX: Ctx =
-    Ctx::of(&[Phase::Set, Phase::Rewrite, Phase::Access, Phase::Content, Phase::HeaderFilter]);
+const STATUS_SET_CTX: Ctx = Ctx::of(&[
+    Phase::Set,
+    Phase::Rewrite,
+    Phase::Access,
+    Phase::Content,
+    Phase::HeaderFilter,
+]);
 
 fn ctx_table(lua: &Lua) -> ApiResult<Table> {
     let f = frame(lua, ANY_REQUEST)?;
-    let Some(ctx) = RequestCtx::get_or_create(f.req) else { return raise("no request ctx found") };
+    let Some(ctx) = RequestCtx::get_or_create(f.req) else {
+        return raise("no request ctx found");
+    };
     if let Some(key) = ctx.ctx_table.borrow().as_ref() {
         return Ok(lua.registry_value(key)?);
     }
@@ -24,7 +31,9 @@ fn ctx_table(lua: &Lua) -> ApiResult<Table> {
 }
 
 fn index(lua: &Lua, (t, key): (Table, Value)) -> ApiResult<Value> {
-    let Value::String(k) = &key else { return Ok(t.raw_get(key)?) };
+    let Value::String(k) = &key else {
+        return Ok(t.raw_get(key)?);
+    };
     match &*k.as_bytes() {
         b"status" => {
             let f = frame(lua, ANY_REQUEST)?;
@@ -74,9 +83,13 @@ fn newindex(lua: &Lua, (t, key, value): (Table, Value, Value)) -> ApiResult<()> 
         b"ctx" => {
             let f = frame(lua, ANY_REQUEST)?;
             let Value::Table(new) = value else {
-                return raise("ctx should be a table while getting a ".to_string() + value.type_name());
+                return raise(
+                    "ctx should be a table while getting a ".to_string() + value.type_name(),
+                );
             };
-            let Some(ctx) = RequestCtx::get_or_create(f.req) else { return raise("no request ctx found") };
+            let Some(ctx) = RequestCtx::get_or_create(f.req) else {
+                return raise("no request ctx found");
+            };
             *ctx.ctx_table.borrow_mut() = Some(lua.create_registry_value(&new)?);
             Ok(())
         }

@@ -9,7 +9,7 @@
 //! (see `lualib/raise.lua`) turns it into `error(msg, 2)`, which gives the
 //! caller's position like lua-resty-core's `error(..., 2)` does.
 
-use mlua::{FromLuaMulti, IntoLuaMulti, Lua, LightUserData, MultiValue, Table, Value};
+use mlua::{FromLuaMulti, IntoLuaMulti, LightUserData, Lua, MultiValue, Table, Value};
 
 pub mod abort;
 pub mod arg;
@@ -82,11 +82,18 @@ const RAISE_KEY: &str = "ngx_lua_rs.raise";
 
 /// Loads lualib/raise.lua once: the wrapper maker and the shims' raise().
 fn raise_lib(lua: &Lua) -> mlua::Result<()> {
-    if lua.named_registry_value::<mlua::Function>(WRAPPER_KEY).is_ok() {
+    if lua
+        .named_registry_value::<mlua::Function>(WRAPPER_KEY)
+        .is_ok()
+    {
         return Ok(());
     }
-    let chunk = lua.load(RAISE_LUA).set_name("=ngx_lua_rs.raise").into_function()?;
-    let (wrap, raise): (mlua::Function, mlua::Function) = chunk.call((raise_marker(), raise_plain_marker()))?;
+    let chunk = lua
+        .load(RAISE_LUA)
+        .set_name("=ngx_lua_rs.raise")
+        .into_function()?;
+    let (wrap, raise): (mlua::Function, mlua::Function) =
+        chunk.call((raise_marker(), raise_plain_marker()))?;
     lua.set_named_registry_value(WRAPPER_KEY, wrap)?;
     lua.set_named_registry_value(RAISE_KEY, raise)
 }

@@ -72,7 +72,9 @@ pub fn send_eof(r: Req, ctx: &RequestCtx) -> Result<(), ()> {
 fn output(lua: &Lua, args: MultiValue, newline: bool, name: &str) -> ApiResult<MultiValue> {
     let f = frame(lua, OUTPUT)?;
     let r = f.req;
-    let Some(ctx) = RequestCtx::get(r) else { return raise("no request ctx found") };
+    let Some(ctx) = RequestCtx::get(r) else {
+        return raise("no request ctx found");
+    };
     let mut buf = Vec::new();
     for (i, v) in args.iter().enumerate() {
         if let Err(e) = push_value(lua, &mut buf, v) {
@@ -115,12 +117,17 @@ fn flush(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
         None | Some(Value::Nil) => false,
         Some(Value::Boolean(b)) => *b,
         Some(other) => {
-            return raise(format!("bad argument #1 to 'flush' (boolean expected, got {})", other.type_name()))
+            return raise(format!(
+                "bad argument #1 to 'flush' (boolean expected, got {})",
+                other.type_name()
+            ))
         }
     };
     let f = frame(lua, OUTPUT)?;
     let r = f.req;
-    let Some(ctx) = RequestCtx::get(r) else { return raise("no request ctx found") };
+    let Some(ctx) = RequestCtx::get(r) else {
+        return raise("no request ctx found");
+    };
     if ctx.raw_socket.get() {
         return fail(lua, RAW);
     }
@@ -139,13 +146,17 @@ fn flush(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
     if !wait || !downstream::output_pending(r) {
         return ok1(lua);
     }
-    let Some(waiter) = Waiter::current(lua) else { return raise("no co ctx found") };
+    let Some(waiter) = Waiter::current(lua) else {
+        return raise("no co ctx found");
+    };
     if !downstream::flush_arm(r) {
         return fail(lua, "connection broken");
     }
     ctx.flushing.borrow_mut().push(waiter);
     sched::client::watch(r, true);
-    Ok(MultiValue::from_iter([Value::LightUserData(sched::wait_marker())]))
+    Ok(MultiValue::from_iter([Value::LightUserData(
+        sched::wait_marker(),
+    )]))
 }
 
 /// A client write event while ngx.flush(true) waits: writes what is
@@ -182,7 +193,9 @@ pub fn flush_event(r: Req, ctx: &RequestCtx) {
         // request.
         downstream::repost_write(r);
     }
-    let Some(vm) = crate::phase::request_vm(r) else { return };
+    let Some(vm) = crate::phase::request_vm(r) else {
+        return;
+    };
     let values = match results {
         Ok(()) => MultiValue::from_iter([Value::Integer(1)]),
         Err(e) => match vm.lua.create_string(e) {
@@ -198,15 +211,24 @@ fn ok1(_lua: &Lua) -> ApiResult<MultiValue> {
 }
 
 fn fail(lua: &Lua, msg: &str) -> ApiResult<MultiValue> {
-    Ok(MultiValue::from_iter([Value::Nil, Value::String(lua.create_string(msg)?)]))
+    Ok(MultiValue::from_iter([
+        Value::Nil,
+        Value::String(lua.create_string(msg)?),
+    ]))
 }
 
 pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
-    set(lua, ngx, "say", |lua, args: MultiValue| output(lua, args, true, "say"))?;
-    set(lua, ngx, "print", |lua, args: MultiValue| output(lua, args, false, "print"))?;
+    set(lua, ngx, "say", |lua, args: MultiValue| {
+        output(lua, args, true, "say")
+    })?;
+    set(lua, ngx, "print", |lua, args: MultiValue| {
+        output(lua, args, false, "print")
+    })?;
     set(lua, ngx, "send_headers", |lua, _: MultiValue| {
         let f = frame(lua, OUTPUT)?;
-        let Some(ctx) = RequestCtx::get(f.req) else { return raise("no request ctx found") };
+        let Some(ctx) = RequestCtx::get(f.req) else {
+            return raise("no request ctx found");
+        };
         if f.req.header_sent() {
             return ok1(lua);
         }
@@ -215,15 +237,23 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
             _ => ok1(lua),
         }
     })?;
-    let shim: mlua::Function =
-        lua.load(include_str!("../../lualib/flush.lua")).set_name("=ngx_lua_rs.flush").into_function()?;
-    shim.call::<()>((super::raw_function(lua, flush)?, super::shim_raise(lua)?, sched::wait_marker()))?;
+    let shim: mlua::Function = lua
+        .load(include_str!("../../lualib/flush.lua"))
+        .set_name("=ngx_lua_rs.flush")
+        .into_function()?;
+    shim.call::<()>((
+        super::raw_function(lua, flush)?,
+        super::shim_raise(lua)?,
+        sched::wait_marker(),
+    ))?;
     set(lua, ngx, "eof", |lua, args: MultiValue| {
         if !args.is_empty() {
             return raise(format!("expecting 0 arguments, but got {}", args.len()));
         }
         let f = frame(lua, OUTPUT)?;
-        let Some(ctx) = RequestCtx::get(f.req) else { return raise("no request ctx found") };
+        let Some(ctx) = RequestCtx::get(f.req) else {
+            return raise("no request ctx found");
+        };
         if ctx.raw_socket.get() {
             return fail(lua, RAW);
         }

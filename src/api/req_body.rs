@@ -15,7 +15,12 @@ const SPECIAL: ngx_int_t = nginx_sys::NGX_HTTP_SPECIAL_RESPONSE as ngx_int_t;
 
 const BODY_DATA_CTX: Ctx = Ctx::of(&[Phase::Rewrite, Phase::Access, Phase::Content, Phase::Log]);
 const BODY_FILE_CTX: Ctx = Ctx::of(&[Phase::Rewrite, Phase::Access, Phase::Content]);
-const SET_BODY_CTX: Ctx = Ctx::of(&[Phase::Rewrite, Phase::Access, Phase::Content, Phase::Balancer]);
+const SET_BODY_CTX: Ctx = Ctx::of(&[
+    Phase::Rewrite,
+    Phase::Access,
+    Phase::Content,
+    Phase::Balancer,
+]);
 
 /// 0: body available, 1: wait, 2: exit with ctx.exit_code.
 fn read_body_start(lua: &Lua, _: ()) -> ApiResult<i64> {
@@ -24,7 +29,9 @@ fn read_body_start(lua: &Lua, _: ()) -> ApiResult<i64> {
     if !r.is_main() || body::already_handled(r) {
         return Ok(0);
     }
-    let Some(ctx) = RequestCtx::get_or_create(r) else { return raise("no request ctx found") };
+    let Some(ctx) = RequestCtx::get_or_create(r) else {
+        return raise("no request ctx found");
+    };
     let rc = r.read_body(Some(body_ready));
     if rc >= SPECIAL || rc == nginx_sys::NGX_ERROR as ngx_int_t {
         ctx.exit_code.set(Some(rc as isize));
@@ -43,9 +50,13 @@ fn read_body_start(lua: &Lua, _: ()) -> ApiResult<i64> {
 
 unsafe extern "C" fn body_ready(r: *mut ngx_http_request_t) {
     // SAFETY: nginx calls the post handler with the live request.
-    let Some(req) = (unsafe { Req::from_raw(r) }) else { return };
+    let Some(req) = (unsafe { Req::from_raw(r) }) else {
+        return;
+    };
     crate::ffi::guard(req.log(), (), || {
-        let Some(ctx) = RequestCtx::get(req) else { return };
+        let Some(ctx) = RequestCtx::get(req) else {
+            return;
+        };
         if ctx.waiting_body.replace(false) {
             crate::phase::wake(req, ctx.body_waiter.get(), MultiValue::new());
         }
@@ -74,9 +85,13 @@ pub fn read_for_phase(r: Req, ctx: &RequestCtx) -> Option<ngx_int_t> {
 
 unsafe extern "C" fn phase_body_ready(r: *mut ngx_http_request_t) {
     // SAFETY: nginx calls the post handler with the live request.
-    let Some(req) = (unsafe { Req::from_raw(r) }) else { return };
+    let Some(req) = (unsafe { Req::from_raw(r) }) else {
+        return;
+    };
     crate::ffi::guard(req.log(), (), || {
-        let Some(ctx) = RequestCtx::get(req) else { return };
+        let Some(ctx) = RequestCtx::get(req) else {
+            return;
+        };
         ctx.body_read.set(true);
         if ctx.waiting_body.replace(false) {
             req.run_phases();
@@ -87,9 +102,16 @@ unsafe extern "C" fn phase_body_ready(r: *mut ngx_http_request_t) {
 
 pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
     let req = subtable(lua, ngx, "req")?;
-    let shim: mlua::Function =
-        lua.load(include_str!("../../lualib/req_body.lua")).set_name("=ngx_lua_rs.req_body").into_function()?;
-    shim.call::<()>((raw_function(lua, read_body_start)?, super::shim_raise(lua)?, sched::wait_marker(), sched::exit_marker()))?;
+    let shim: mlua::Function = lua
+        .load(include_str!("../../lualib/req_body.lua"))
+        .set_name("=ngx_lua_rs.req_body")
+        .into_function()?;
+    shim.call::<()>((
+        raw_function(lua, read_body_start)?,
+        super::shim_raise(lua)?,
+        sched::wait_marker(),
+        sched::exit_marker(),
+    ))?;
 
     set(lua, &req, "discard_body", |lua, ()| {
         let f = frame(lua, OUTPUT)?;
@@ -100,7 +122,9 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
     })?;
     set(lua, &req, "get_body_data", |lua, max: Option<i64>| {
         let f = frame(lua, BODY_DATA_CTX)?;
-        let Body::Memory(parts) = body::body(f.req) else { return Ok(Value::Nil) };
+        let Body::Memory(parts) = body::body(f.req) else {
+            return Ok(Value::Nil);
+        };
         let mut data: Vec<u8> = parts.concat();
         if data.is_empty() {
             return Ok(Value::Nil);
@@ -118,7 +142,10 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
             Value::String(s) => s.as_bytes().to_vec(),
             Value::Integer(_) | Value::Number(_) => data.to_string()?.into_bytes(),
             other => {
-                return raise(format!("bad argument #1 to 'set_body_data' (string expected, got {})", other.type_name()))
+                return raise(format!(
+                    "bad argument #1 to 'set_body_data' (string expected, got {})",
+                    other.type_name()
+                ))
             }
         };
         if !f.req.is_main() {

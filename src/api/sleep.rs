@@ -18,23 +18,41 @@ fn sleep_start(lua: &Lua, seconds: Value) -> ApiResult<()> {
             Some(n) => n,
             None => return raise("bad argument #1 to 'sleep' (number expected, got string)"),
         },
-        other => return raise(format!("bad argument #1 to 'sleep' (number expected, got {})", other.type_name())),
+        other => {
+            return raise(format!(
+                "bad argument #1 to 'sleep' (number expected, got {})",
+                other.type_name()
+            ))
+        }
     };
     let f = frame(lua, YIELDABLE)?;
     if secs < 0.0 || !secs.is_finite() {
         return raise(format!("invalid sleep duration \"{}\"", secs as i64));
     }
-    let Some(ctx) = RequestCtx::get_or_create(f.req) else { return raise("no request ctx found") };
-    let Some(waiter) = Waiter::current(lua) else { return raise("no co ctx found") };
+    let Some(ctx) = RequestCtx::get_or_create(f.req) else {
+        return raise("no request ctx found");
+    };
+    let Some(waiter) = Waiter::current(lua) else {
+        return raise("no co ctx found");
+    };
     let ms = (secs * 1000.0).round() as u64;
     if log::enabled(nginx_sys::NGX_LOG_DEBUG as usize, f.req.log()) {
-        log::error(nginx_sys::NGX_LOG_DEBUG as usize, f.req.log(), &format!("lua ready to sleep for {ms} ms"));
+        log::error(
+            nginx_sys::NGX_LOG_DEBUG as usize,
+            f.req.log(),
+            &format!("lua ready to sleep for {ms} ms"),
+        );
     }
     let mut cos = ctx.cos.borrow_mut();
-    let Some(slot) = cos.get_mut(waiter.co) else { return raise("no co ctx found") };
+    let Some(slot) = cos.get_mut(waiter.co) else {
+        return raise("no co ctx found");
+    };
     // The boxed SleepTimer is the event's data, and lives in the coroutine's
     // slot: killing the thread or ending the request cancels the timer.
-    let mut st = Box::new(SleepTimer { timer: Timer::default(), waiter });
+    let mut st = Box::new(SleepTimer {
+        timer: Timer::default(),
+        waiter,
+    });
     let data = &mut *st as *mut SleepTimer as *mut std::ffi::c_void;
     st.timer.arm(ms, sleep_expired, data, f.req.log());
     slot.sleep = Some(st);
@@ -48,7 +66,11 @@ unsafe extern "C" fn sleep_expired(ev: *mut ngx_event_t) {
     let r = waiter.req;
     crate::ffi::guard(r.log(), (), || {
         if log::enabled(nginx_sys::NGX_LOG_DEBUG as usize, r.log()) {
-            log::error(nginx_sys::NGX_LOG_DEBUG as usize, r.log(), "lua sleep timer expired");
+            log::error(
+                nginx_sys::NGX_LOG_DEBUG as usize,
+                r.log(),
+                "lua sleep timer expired",
+            );
         }
         // Drop the fired timer before resuming (the coroutine may sleep again).
         if let Some(ctx) = RequestCtx::get(r) {
@@ -61,7 +83,13 @@ unsafe extern "C" fn sleep_expired(ev: *mut ngx_event_t) {
 }
 
 pub(crate) fn inject(lua: &Lua, _ngx: &Table) -> mlua::Result<()> {
-    let shim: mlua::Function =
-        lua.load(include_str!("../../lualib/sleep.lua")).set_name("=ngx_lua_rs.sleep").into_function()?;
-    shim.call::<()>((raw_function(lua, sleep_start)?, super::shim_raise(lua)?, sched::wait_marker()))
+    let shim: mlua::Function = lua
+        .load(include_str!("../../lualib/sleep.lua"))
+        .set_name("=ngx_lua_rs.sleep")
+        .into_function()?;
+    shim.call::<()>((
+        raw_function(lua, sleep_start)?,
+        super::shim_raise(lua)?,
+        sched::wait_marker(),
+    ))
 }

@@ -22,10 +22,14 @@ fn spawn_start(lua: &Lua, mut args: MultiValue) -> ApiResult<i64> {
         Some(Value::Function(func)) => func,
         other => {
             let t = other.as_ref().map(|v| v.type_name()).unwrap_or("no value");
-            return raise(format!("bad argument #1 to 'spawn' (function expected, got {t})"));
+            return raise(format!(
+                "bad argument #1 to 'spawn' (function expected, got {t})"
+            ));
         }
     };
-    let Some(ctx) = RequestCtx::get(f.req) else { return raise("no request ctx found") };
+    let Some(ctx) = RequestCtx::get(f.req) else {
+        return raise("no request ctx found");
+    };
     let mut start = MultiValue::new();
     start.push_back(Value::Function(func));
     start.extend(args);
@@ -39,17 +43,29 @@ fn spawn_start(lua: &Lua, mut args: MultiValue) -> ApiResult<i64> {
 #[derive(Default)]
 struct Reaped(Cell<Option<(usize, usize)>>);
 
-fn children(lua: &Lua, args: &MultiValue, name: &str) -> ApiResult<(crate::ffi::request::Req, Vec<usize>)> {
+fn children(
+    lua: &Lua,
+    args: &MultiValue,
+    name: &str,
+) -> ApiResult<(crate::ffi::request::Req, Vec<usize>)> {
     let f = frame(lua, YIELDABLE)?;
-    let Some(ctx) = RequestCtx::get(f.req) else { return raise("no request ctx found") };
+    let Some(ctx) = RequestCtx::get(f.req) else {
+        return raise("no request ctx found");
+    };
     let me = ctx.cur_co.get();
     if args.is_empty() {
-        return raise(format!("at least one coroutine should be specified for {name}"));
+        return raise(format!(
+            "at least one coroutine should be specified for {name}"
+        ));
     }
     let mut out = Vec::with_capacity(args.len());
     for (i, v) in args.iter().enumerate() {
         let Value::Thread(t) = v else {
-            return raise(format!("bad argument #{} to '{name}' (coroutine expected, got {})", i + 1, v.type_name()));
+            return raise(format!(
+                "bad argument #{} to '{name}' (coroutine expected, got {})",
+                i + 1,
+                v.type_name()
+            ));
         };
         let Some(idx) = index_of(ctx, t).filter(|&i| i != 0) else {
             return raise("attempt to wait on a coroutine that is not a user thread");
@@ -66,7 +82,9 @@ fn children(lua: &Lua, args: &MultiValue, name: &str) -> ApiResult<(crate::ffi::
 /// it); false when the caller must yield until one does.
 fn wait_start(lua: &Lua, args: MultiValue) -> ApiResult<bool> {
     let (r, list) = children(lua, &args, "wait")?;
-    let Some(ctx) = RequestCtx::get(r) else { return raise("no request ctx found") };
+    let Some(ctx) = RequestCtx::get(r) else {
+        return raise("no request ctx found");
+    };
     let me = ctx.cur_co.get();
     let mut cos = ctx.cos.borrow_mut();
     for &idx in &list {
@@ -88,11 +106,17 @@ fn wait_start(lua: &Lua, args: MultiValue) -> ApiResult<bool> {
 
 fn wait_results(lua: &Lua, _: ()) -> ApiResult<MultiValue> {
     let f = frame(lua, YIELDABLE)?;
-    let Some(ctx) = RequestCtx::get(f.req) else { return raise("no request ctx found") };
+    let Some(ctx) = RequestCtx::get(f.req) else {
+        return raise("no request ctx found");
+    };
     let Some((_, idx)) = lua.app_data_ref::<Reaped>().and_then(|r| r.0.take()) else {
         return raise("no thread to wait for");
     };
-    let results = ctx.cos.borrow_mut().get_mut(idx).and_then(|c| c.results.take());
+    let results = ctx
+        .cos
+        .borrow_mut()
+        .get_mut(idx)
+        .and_then(|c| c.results.take());
     let (ok, values) = match results {
         Some((ok, key)) => (ok, sched::unstash(lua, &key)),
         None => (false, MultiValue::new()),
@@ -105,15 +129,24 @@ fn wait_results(lua: &Lua, _: ()) -> ApiResult<MultiValue> {
 
 fn kill(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
     let f = frame(lua, YIELDABLE)?;
-    let Some(ctx) = RequestCtx::get(f.req) else { return raise("no request ctx found") };
+    let Some(ctx) = RequestCtx::get(f.req) else {
+        return raise("no request ctx found");
+    };
     let fail = |msg: &str| -> ApiResult<MultiValue> {
-        Ok(MultiValue::from_iter([Value::Nil, Value::String(lua.create_string(msg)?)]))
+        Ok(MultiValue::from_iter([
+            Value::Nil,
+            Value::String(lua.create_string(msg)?),
+        ]))
     };
     let Some(Value::Thread(t)) = args.front() else {
         let t = args.front().map(|v| v.type_name()).unwrap_or("no value");
-        return raise(format!("bad argument #1 to 'kill' (coroutine expected, got {t})"));
+        return raise(format!(
+            "bad argument #1 to 'kill' (coroutine expected, got {t})"
+        ));
     };
-    let Some(idx) = index_of(ctx, t).filter(|&i| i != 0) else { return fail("not user thread") };
+    let Some(idx) = index_of(ctx, t).filter(|&i| i != 0) else {
+        return fail("not user thread");
+    };
     let (parent, state) = {
         let cos = ctx.cos.borrow();
         (cos[idx].parent, cos[idx].state.clone())
@@ -135,8 +168,10 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
     lua.set_app_data(Reaped::default());
     let thread = subtable(lua, ngx, "thread")?;
     set(lua, &thread, "kill", kill)?;
-    let shim: Function =
-        lua.load(include_str!("../../lualib/thread.lua")).set_name("=ngx_lua_rs.thread").into_function()?;
+    let shim: Function = lua
+        .load(include_str!("../../lualib/thread.lua"))
+        .set_name("=ngx_lua_rs.thread")
+        .into_function()?;
     shim.call::<()>((
         raw_function(lua, spawn_start)?,
         raw_function(lua, wait_start)?,

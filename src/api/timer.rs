@@ -18,10 +18,29 @@ use crate::module;
 use crate::sched::{self, event::Timer, Outcome, RequestCtx};
 
 const CREATE_CTX: Ctx = Ctx::of(&[
-    InitWorker, Set, Rewrite, Access, Content, HeaderFilter, BodyFilter, Log, Phase::Timer, Balancer,
+    InitWorker,
+    Set,
+    Rewrite,
+    Access,
+    Content,
+    HeaderFilter,
+    BodyFilter,
+    Log,
+    Phase::Timer,
+    Balancer,
 ]);
 const COUNT_CTX: Ctx = Ctx::of(&[
-    InitWorker, Set, Rewrite, Access, Content, HeaderFilter, BodyFilter, Log, Phase::Timer, Balancer, ExitWorker,
+    InitWorker,
+    Set,
+    Rewrite,
+    Access,
+    Content,
+    HeaderFilter,
+    BodyFilter,
+    Log,
+    Phase::Timer,
+    Balancer,
+    ExitWorker,
 ]);
 
 struct Pending {
@@ -51,9 +70,14 @@ fn delay_ms(v: &Value, name: &str) -> ApiResult<f64> {
         Value::Number(n) => Ok(*n),
         Value::String(s) => match s.to_str().ok().and_then(|s| s.trim().parse::<f64>().ok()) {
             Some(n) => Ok(n),
-            None => raise(format!("bad argument #1 to '{name}' (number expected, got string)")),
+            None => raise(format!(
+                "bad argument #1 to '{name}' (number expected, got string)"
+            )),
         },
-        other => raise(format!("bad argument #1 to '{name}' (number expected, got {})", other.type_name())),
+        other => raise(format!(
+            "bad argument #1 to '{name}' (number expected, got {})",
+            other.type_name()
+        )),
     }
 }
 
@@ -68,20 +92,29 @@ fn create(lua: &Lua, mut args: MultiValue, every: bool) -> ApiResult<MultiValue>
         Some(Value::Function(f)) => f,
         other => {
             let t = other.as_ref().map(|v| v.type_name()).unwrap_or("no value");
-            return raise(format!("bad argument #2 to '{name}' (function expected, got {t})"));
+            return raise(format!(
+                "bad argument #2 to '{name}' (function expected, got {t})"
+            ));
         }
     };
     if delay < 0.0 || !delay.is_finite() || (every && delay <= 0.0) {
         return raise(format!("bad argument #1 to '{name}' (invalid delay)"));
     }
     let fail = |msg: &str| -> ApiResult<MultiValue> {
-        Ok(MultiValue::from_iter([Value::Nil, Value::String(lua.create_string(msg)?)]))
+        Ok(MultiValue::from_iter([
+            Value::Nil,
+            Value::String(lua.create_string(msg)?),
+        ]))
     };
     if process::exiting() && (delay > 0.0 || every) {
         return fail("process exiting");
     }
-    let Some(timers) = lua.app_data_ref::<Timers>() else { return raise("timers unavailable") };
-    let max = module::cycle_main_conf(crate::ffi::cycle()).map(|m| m.max_pending_timers()).unwrap_or(1024);
+    let Some(timers) = lua.app_data_ref::<Timers>() else {
+        return raise("timers unavailable");
+    };
+    let max = module::cycle_main_conf(crate::ffi::cycle())
+        .map(|m| m.max_pending_timers())
+        .unwrap_or(1024);
     if timers.pending.borrow().len() >= max {
         return fail("too many pending timers");
     }
@@ -102,7 +135,8 @@ fn create(lua: &Lua, mut args: MultiValue, every: bool) -> ApiResult<MultiValue>
         every_ms: every.then_some(ms),
     });
     let data = &mut *p as *mut Pending as *mut std::ffi::c_void;
-    p.event.arm_with(ms, fire, data, crate::ffi::cycle_log(), true);
+    p.event
+        .arm_with(ms, fire, data, crate::ffi::cycle_log(), true);
     timers.pending.borrow_mut().insert(id, p);
     Ok(MultiValue::from_iter([Value::Integer(1)]))
 }
@@ -115,13 +149,19 @@ unsafe extern "C" fn fire(ev: *mut ngx_event_t) {
 }
 
 fn run_timer(id: usize) {
-    let Some(vm) = module::cycle_main_conf(crate::ffi::cycle()).and_then(|m| m.vm.as_ref()) else { return };
+    let Some(vm) = module::cycle_main_conf(crate::ffi::cycle()).and_then(|m| m.vm.as_ref()) else {
+        return;
+    };
     let lua = &vm.lua;
-    let Some(timers) = lua.app_data_ref::<Timers>() else { return };
+    let Some(timers) = lua.app_data_ref::<Timers>() else {
+        return;
+    };
     let premature = process::exiting();
     let callback: Table = {
         let mut pending = timers.pending.borrow_mut();
-        let Some(p) = pending.get_mut(&id) else { return };
+        let Some(p) = pending.get_mut(&id) else {
+            return;
+        };
         let cb = match lua.registry_value::<Table>(&p.callback) {
             Ok(t) => t,
             Err(_) => return,
@@ -129,7 +169,8 @@ fn run_timer(id: usize) {
         match p.every_ms {
             Some(ms) if !premature => {
                 let data = &mut **p as *mut Pending as *mut std::ffi::c_void;
-                p.event.arm_with(ms, fire, data, crate::ffi::cycle_log(), true)
+                p.event
+                    .arm_with(ms, fire, data, crate::ffi::cycle_log(), true)
             }
             _ => {
                 pending.remove(&id);
@@ -137,7 +178,9 @@ fn run_timer(id: usize) {
         }
         cb
     };
-    let max_running = module::cycle_main_conf(crate::ffi::cycle()).map(|m| m.max_running_timers()).unwrap_or(256);
+    let max_running = module::cycle_main_conf(crate::ffi::cycle())
+        .map(|m| m.max_running_timers())
+        .unwrap_or(256);
     if timers.running_count.get() >= max_running {
         log::error(
             nginx_sys::NGX_LOG_ALERT as usize,
@@ -146,12 +189,16 @@ fn run_timer(id: usize) {
         );
         return;
     }
-    let Some(fake) = FakeRequest::new() else { return };
+    let Some(fake) = FakeRequest::new() else {
+        return;
+    };
     let r = fake.req();
     if RequestCtx::get_or_create(r).is_none() {
         return;
     }
-    let Ok(f) = callback.raw_get::<Function>(1) else { return };
+    let Ok(f) = callback.raw_get::<Function>(1) else {
+        return;
+    };
     let n: usize = callback.raw_get("n").unwrap_or(0);
     let mut args = MultiValue::new();
     args.push_back(Value::Boolean(premature));
@@ -163,7 +210,9 @@ fn run_timer(id: usize) {
     if outcome == Outcome::Yielded {
         timers.running.borrow_mut().insert(r.raw() as usize, fake);
     } else {
-        timers.running_count.set(timers.running_count.get().saturating_sub(1));
+        timers
+            .running_count
+            .set(timers.running_count.get().saturating_sub(1));
         drop(fake);
     }
 }
@@ -174,10 +223,14 @@ pub fn wake(lua: &Lua, r: crate::ffi::request::Req, co: usize, args: MultiValue)
     if outcome == Outcome::Yielded {
         return;
     }
-    let Some(timers) = lua.app_data_ref::<Timers>() else { return };
+    let Some(timers) = lua.app_data_ref::<Timers>() else {
+        return;
+    };
     let fake = timers.running.borrow_mut().remove(&(r.raw() as usize));
     if fake.is_some() {
-        timers.running_count.set(timers.running_count.get().saturating_sub(1));
+        timers
+            .running_count
+            .set(timers.running_count.get().saturating_sub(1));
     }
     drop(fake);
 }
@@ -185,15 +238,25 @@ pub fn wake(lua: &Lua, r: crate::ffi::request::Req, co: usize, args: MultiValue)
 pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
     lua.set_app_data(Timers::default());
     let timer = subtable(lua, ngx, "timer")?;
-    set(lua, &timer, "at", |lua, args: MultiValue| create(lua, args, false))?;
-    set(lua, &timer, "every", |lua, args: MultiValue| create(lua, args, true))?;
+    set(lua, &timer, "at", |lua, args: MultiValue| {
+        create(lua, args, false)
+    })?;
+    set(lua, &timer, "every", |lua, args: MultiValue| {
+        create(lua, args, true)
+    })?;
     set(lua, &timer, "running_count", |lua, ()| {
         check(lua, COUNT_CTX)?;
-        Ok(lua.app_data_ref::<Timers>().map(|t| t.running_count.get()).unwrap_or(0))
+        Ok(lua
+            .app_data_ref::<Timers>()
+            .map(|t| t.running_count.get())
+            .unwrap_or(0))
     })?;
     set(lua, &timer, "pending_count", |lua, ()| {
         check(lua, COUNT_CTX)?;
-        Ok(lua.app_data_ref::<Timers>().map(|t| t.pending.borrow().len()).unwrap_or(0))
+        Ok(lua
+            .app_data_ref::<Timers>()
+            .map(|t| t.pending.borrow().len())
+            .unwrap_or(0))
     })?;
     Ok(())
 }

@@ -42,9 +42,13 @@ fn set(lua: &Lua, (_t, key, value): (Table, Value, Value)) -> ApiResult<()> {
         Value::Nil => None,
         Value::String(s) => Some(s.as_bytes().to_vec()),
         Value::Integer(_) | Value::Number(_) => Some(value.to_string()?.into_bytes()),
-        Value::Boolean(_) | Value::Table(_) | Value::Function(_) | Value::UserData(_) | Value::LightUserData(_) | Value::Thread(_) | _ => {
-            return raise(format!("bad variable value type: {}", value.type_name()))
-        }
+        Value::Boolean(_)
+        | Value::Table(_)
+        | Value::Function(_)
+        | Value::UserData(_)
+        | Value::LightUserData(_)
+        | Value::Thread(_)
+        | _ => return raise(format!("bad variable value type: {}", value.type_name())),
     };
     let shown = String::from_utf8_lossy(&name);
     match variables::set(f.req, &name, v.as_deref()) {
@@ -74,7 +78,10 @@ pub fn expand(r: Req, text: &[u8]) -> Vec<u8> {
                 None => (&text[i + 1..i + 1], i + 1),
             }
         } else {
-            let len = text[i + 1..].iter().take_while(|c| c.is_ascii_alphanumeric() || **c == b'_').count();
+            let len = text[i + 1..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                .count();
             (&text[i + 1..i + 1 + len], i + 1 + len)
         };
         if name.is_empty() {

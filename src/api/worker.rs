@@ -20,7 +20,13 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
     config.raw_set("nginx_version", nginx_sys::nginx_version as i64)?;
     config.raw_set("ngx_lua_version", NGX_LUA_VERSION)?;
     config.raw_set("debug", cfg!(ngx_feature = "debug"))?;
-    set(lua, &config, "prefix", |lua, ()| Ok(Value::String(lua.create_string(crate::ffi::cycle_prefix())?)))?;
-    set(lua, &config, "nginx_configure", |_, ()| Ok(nginx_sys::NGX_CONFIGURE.to_string_lossy().into_owned()))?;
+    set(lua, &config, "prefix", |lua, ()| {
+        Ok(Value::String(
+            lua.create_string(crate::ffi::cycle_prefix())?,
+        ))
+    })?;
+    set(lua, &config, "nginx_configure", |_, ()| {
+        Ok(nginx_sys::NGX_CONFIGURE.to_string_lossy().into_owned())
+    })?;
     Ok(())
 }

@@ -6,9 +6,9 @@ use std::ffi::{c_char, c_void};
 use std::ptr;
 
 use nginx_sys::{
-    ngx_command_t, ngx_conf_t, ngx_str_t, ngx_uint_t, NGX_CONF_BLOCK,
-    NGX_CONF_FLAG, NGX_CONF_NOARGS, NGX_CONF_TAKE1, NGX_HTTP_LIF_CONF, NGX_HTTP_LOC_CONF,
-    NGX_HTTP_MAIN_CONF, NGX_HTTP_SIF_CONF, NGX_HTTP_SRV_CONF, NGX_CONF_2MORE, NGX_CONF_TAKE2, NGX_CONF_1MORE,
+    ngx_command_t, ngx_conf_t, ngx_str_t, ngx_uint_t, NGX_CONF_1MORE, NGX_CONF_2MORE,
+    NGX_CONF_BLOCK, NGX_CONF_FLAG, NGX_CONF_NOARGS, NGX_CONF_TAKE1, NGX_CONF_TAKE2,
+    NGX_HTTP_LIF_CONF, NGX_HTTP_LOC_CONF, NGX_HTTP_MAIN_CONF, NGX_HTTP_SIF_CONF, NGX_HTTP_SRV_CONF,
 };
 
 use super::source::{absolute_path, inline_chunkname, Handler, Source};
@@ -147,19 +147,43 @@ macro_rules! setter {
     };
 }
 
-setter!(set_by_lua_inline, |cf: &Conf, post| by_lua(cf, slot(post), Form::Inline));
-setter!(set_by_lua_block, |cf: &Conf, post| by_lua(cf, slot(post), Form::Block));
-setter!(set_by_lua_file, |cf: &Conf, post| by_lua(cf, slot(post), Form::File));
-setter!(set_set_by_lua_inline, |cf: &Conf, _post| set_by_lua(cf, Form::Inline));
-setter!(set_set_by_lua_block, |cf: &Conf, _post| set_by_lua(cf, Form::Block));
-setter!(set_set_by_lua_file, |cf: &Conf, _post| set_by_lua(cf, Form::File));
+setter!(set_by_lua_inline, |cf: &Conf, post| by_lua(
+    cf,
+    slot(post),
+    Form::Inline
+));
+setter!(set_by_lua_block, |cf: &Conf, post| by_lua(
+    cf,
+    slot(post),
+    Form::Block
+));
+setter!(set_by_lua_file, |cf: &Conf, post| by_lua(
+    cf,
+    slot(post),
+    Form::File
+));
+setter!(set_set_by_lua_inline, |cf: &Conf, _post| set_by_lua(
+    cf,
+    Form::Inline
+));
+setter!(set_set_by_lua_block, |cf: &Conf, _post| set_by_lua(
+    cf,
+    Form::Block
+));
+setter!(set_set_by_lua_file, |cf: &Conf, _post| set_by_lua(
+    cf,
+    Form::File
+));
 setter!(set_flag, |cf: &Conf, post| flag(cf, flag_field(post)));
 setter!(set_str, |cf: &Conf, post| string(cf, str_field(post)));
 setter!(set_num, |cf: &Conf, post| number(cf, num_field(post)));
 setter!(set_msec, |cf: &Conf, post| msec(cf, msec_field(post)));
 setter!(set_size, |cf: &Conf, post| size(cf, size_field(post)));
 setter!(set_ssl, |cf: &Conf, post| ssl(cf, ssl_field(post)));
-setter!(set_shared_dict, |cf: &Conf, _post| crate::shm::zone::add(cf, module::main_conf_mut(cf)));
+setter!(set_shared_dict, |cf: &Conf, _post| crate::shm::zone::add(
+    cf,
+    module::main_conf_mut(cf)
+));
 
 fn slot(post: *mut c_void) -> Slot {
     // SAFETY: `post` of the by_lua commands always points at one of the SLOT_* statics.
@@ -219,12 +243,21 @@ fn by_lua(cf: &Conf, slot: Slot, form: Form) -> Result<(), String> {
         Form::File => {
             let path = cf.arg(1).to_vec();
             if path.is_empty() {
-                return Err(format!("invalid location config: no runnable Lua code in \"{directive}\""));
+                return Err(format!(
+                    "invalid location config: no runnable Lua code in \"{directive}\""
+                ));
             }
             let has_vars = path.contains(&b'$');
-            let path = if has_vars { path } else { absolute_path(&cf.prefix(), &path) };
+            let path = if has_vars {
+                path
+            } else {
+                absolute_path(&cf.prefix(), &path)
+            };
             let chunkname = format!("@{}", String::from_utf8_lossy(&path));
-            Handler { source: Source::File { path, has_vars }, chunkname }
+            Handler {
+                source: Source::File { path, has_vars },
+                chunkname,
+            }
         }
         Form::Inline | Form::Block => {
             let code = match form {
@@ -232,14 +265,19 @@ fn by_lua(cf: &Conf, slot: Slot, form: Form) -> Result<(), String> {
                 _ => cf.arg(1).to_vec(),
             };
             if code.iter().all(u8::is_ascii_whitespace) && matches!(form, Form::Inline) {
-                return Err(format!("invalid location config: no runnable Lua code in \"{directive}\""));
+                return Err(format!(
+                    "invalid location config: no runnable Lua code in \"{directive}\""
+                ));
             }
             let chunkname = inline_chunkname(slot.tag(), &cf.file_basename(), line);
             let vm = module::vm(main).map_err(|e| format!("failed to create the Lua VM: {e}"))?;
             let slot_id = vm
                 .compile_inline(&code, &chunkname)
                 .map_err(|e| format!("failed to load inlined Lua code: {e}"))?;
-            Handler { source: Source::Inline { slot: slot_id }, chunkname }
+            Handler {
+                source: Source::Inline { slot: slot_id },
+                chunkname,
+            }
         }
     };
 
@@ -293,9 +331,16 @@ fn set_by_lua(cf: &Conf, form: Form) -> Result<(), String> {
         Form::File => {
             let path = cf.arg(2).to_vec();
             let has_vars = path.contains(&b'$');
-            let path = if has_vars { path } else { absolute_path(&cf.prefix(), &path) };
+            let path = if has_vars {
+                path
+            } else {
+                absolute_path(&cf.prefix(), &path)
+            };
             let chunkname = format!("@{}", String::from_utf8_lossy(&path));
-            Handler { source: Source::File { path, has_vars }, chunkname }
+            Handler {
+                source: Source::File { path, has_vars },
+                chunkname,
+            }
         }
         Form::Inline | Form::Block => {
             let code = match form {
@@ -305,8 +350,13 @@ fn set_by_lua(cf: &Conf, form: Form) -> Result<(), String> {
             let chunkname = inline_chunkname("set_by_lua", &cf.file_basename(), line);
             let main = module::main_conf_mut(cf);
             let vm = module::vm(main).map_err(|e| format!("failed to create the Lua VM: {e}"))?;
-            let slot = vm.compile_inline(&code, &chunkname).map_err(|e| format!("failed to load inlined Lua code: {e}"))?;
-            Handler { source: Source::Inline { slot }, chunkname }
+            let slot = vm
+                .compile_inline(&code, &chunkname)
+                .map_err(|e| format!("failed to load inlined Lua code: {e}"))?;
+            Handler {
+                source: Source::Inline { slot },
+                chunkname,
+            }
         }
     };
     let mut args = Vec::new();
@@ -318,7 +368,9 @@ fn set_by_lua(cf: &Conf, form: Form) -> Result<(), String> {
     let _ = directive;
     // SAFETY: cf->pool is the cycle pool; `allocate` drops the value with it,
     // and the rewrite code referencing it lives exactly as long.
-    let data = unsafe { ngx::core::Pool::from_ngx_pool((*cf.raw()).pool).allocate(super::SetByLua { handler, args }) };
+    let data = unsafe {
+        ngx::core::Pool::from_ngx_pool((*cf.raw()).pool).allocate(super::SetByLua { handler, args })
+    };
     if data.is_null() {
         return Err("no memory".into());
     }
@@ -370,9 +422,16 @@ fn flag(cf: &Conf, field: FlagField) -> Result<(), String> {
 
 fn number(cf: &Conf, field: NumField) -> Result<(), String> {
     let raw = cf.arg(1);
-    let n: usize = std::str::from_utf8(raw).ok().and_then(|s| s.parse().ok()).ok_or_else(|| {
-        format!("invalid number \"{}\" in \"{}\" directive", String::from_utf8_lossy(raw), String::from_utf8_lossy(cf.arg(0)))
-    })?;
+    let n: usize = std::str::from_utf8(raw)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| {
+            format!(
+                "invalid number \"{}\" in \"{}\" directive",
+                String::from_utf8_lossy(raw),
+                String::from_utf8_lossy(cf.arg(0))
+            )
+        })?;
     let slot = match field {
         NumField::MaxPendingTimers => &mut module::main_conf_mut(cf).max_pending_timers,
         NumField::MaxRunningTimers => &mut module::main_conf_mut(cf).max_running_timers,
@@ -380,7 +439,10 @@ fn number(cf: &Conf, field: NumField) -> Result<(), String> {
         NumField::RegexMatchLimit => &mut module::main_conf_mut(cf).regex_match_limit,
         NumField::SocketPoolSize => {
             if n == 0 {
-                return Err(format!("invalid number \"0\" in \"{}\" directive", String::from_utf8_lossy(cf.arg(0))));
+                return Err(format!(
+                    "invalid number \"0\" in \"{}\" directive",
+                    String::from_utf8_lossy(cf.arg(0))
+                ));
             }
             &mut module::loc_conf_mut(cf).socket_pool_size
         }
@@ -514,7 +576,12 @@ fn ssl(cf: &Conf, field: SslField) -> Result<(), String> {
             let n: usize = std::str::from_utf8(v)
                 .ok()
                 .and_then(|t| t.parse().ok())
-                .ok_or_else(|| format!("invalid number \"{}\" in \"{name}\" directive", String::from_utf8_lossy(v)))?;
+                .ok_or_else(|| {
+                    format!(
+                        "invalid number \"{}\" in \"{name}\" directive",
+                        String::from_utf8_lossy(v)
+                    )
+                })?;
             s.verify_depth.replace(n).is_some()
         }
         SslField::Certificate => {
@@ -586,9 +653,15 @@ type Setter = unsafe extern "C" fn(*mut ngx_conf_t, *mut ngx_command_t, *mut c_v
 
 /// `name` must end with a NUL byte: nginx compares directive names with strcmp.
 const fn cmd(name: &'static [u8], ty: u32, set: Setter, post: *const c_void) -> ngx_command_t {
-    assert!(!name.is_empty() && name[name.len() - 1] == 0, "directive names must end with a NUL");
+    assert!(
+        !name.is_empty() && name[name.len() - 1] == 0,
+        "directive names must end with a NUL"
+    );
     ngx_command_t {
-        name: ngx_str_t { len: name.len() - 1, data: name.as_ptr() as *mut u8 },
+        name: ngx_str_t {
+            len: name.len() - 1,
+            data: name.as_ptr() as *mut u8,
+        },
         type_: ty as ngx_uint_t,
         set: Some(set),
         conf: 0,
@@ -606,14 +679,24 @@ macro_rules! p {
 macro_rules! by_lua_family {
     ($base:literal, $ctx:expr, $slot:ident) => {
         [
-            cmd(concat!($base, "\0").as_bytes(), $ctx | NGX_CONF_TAKE1, set_by_lua_inline, p!($slot)),
+            cmd(
+                concat!($base, "\0").as_bytes(),
+                $ctx | NGX_CONF_TAKE1,
+                set_by_lua_inline,
+                p!($slot),
+            ),
             cmd(
                 concat!($base, "_block\0").as_bytes(),
                 $ctx | NGX_CONF_BLOCK | NGX_CONF_NOARGS,
                 set_by_lua_block,
                 p!($slot),
             ),
-            cmd(concat!($base, "_file\0").as_bytes(), $ctx | NGX_CONF_TAKE1, set_by_lua_file, p!($slot)),
+            cmd(
+                concat!($base, "_file\0").as_bytes(),
+                $ctx | NGX_CONF_TAKE1,
+                set_by_lua_file,
+                p!($slot),
+            ),
         ]
     };
 }
@@ -632,56 +715,242 @@ pub static mut COMMANDS: [ngx_command_t; N_COMMANDS] = {
     let header_filter = by_lua_family!("header_filter_by_lua", ANY_LOC, SLOT_HEADER_FILTER);
     let body_filter = by_lua_family!("body_filter_by_lua", ANY_LOC, SLOT_BODY_FILTER);
     [
-        init[0], init[1], init[2],
-        init_worker[0], init_worker[1], init_worker[2],
-        exit_worker[0], exit_worker[1], exit_worker[2],
-        rewrite[0], rewrite[1], rewrite[2],
-        access[0], access[1], access[2],
-        content[0], content[1], content[2],
-        log[0], log[1], log[2],
-        header_filter[0], header_filter[1], header_filter[2],
-        body_filter[0], body_filter[1], body_filter[2],
-        cmd(b"balancer_by_lua_block\0", UPS | NGX_CONF_BLOCK | NGX_CONF_NOARGS, set_by_lua_block, p!(SLOT_BALANCER)),
-        cmd(b"balancer_by_lua_file\0", UPS | NGX_CONF_TAKE1, set_by_lua_file, p!(SLOT_BALANCER)),
-        cmd(b"set_by_lua\0", SET_CTX | NGX_CONF_2MORE, set_set_by_lua_inline, ptr::null()),
-        cmd(b"set_by_lua_block\0", SET_CTX | NGX_CONF_BLOCK | NGX_CONF_TAKE1, set_set_by_lua_block, ptr::null()),
-        cmd(b"set_by_lua_file\0", SET_CTX | NGX_CONF_2MORE, set_set_by_lua_file, ptr::null()),
-        cmd(b"lua_code_cache\0", ANY_LOC | NGX_CONF_FLAG, set_flag, p!(FLAG_CODE_CACHE)),
-        cmd(b"lua_need_request_body\0", ANY_LOC | NGX_CONF_FLAG, set_flag, p!(FLAG_NEED_BODY)),
+        init[0],
+        init[1],
+        init[2],
+        init_worker[0],
+        init_worker[1],
+        init_worker[2],
+        exit_worker[0],
+        exit_worker[1],
+        exit_worker[2],
+        rewrite[0],
+        rewrite[1],
+        rewrite[2],
+        access[0],
+        access[1],
+        access[2],
+        content[0],
+        content[1],
+        content[2],
+        log[0],
+        log[1],
+        log[2],
+        header_filter[0],
+        header_filter[1],
+        header_filter[2],
+        body_filter[0],
+        body_filter[1],
+        body_filter[2],
+        cmd(
+            b"balancer_by_lua_block\0",
+            UPS | NGX_CONF_BLOCK | NGX_CONF_NOARGS,
+            set_by_lua_block,
+            p!(SLOT_BALANCER),
+        ),
+        cmd(
+            b"balancer_by_lua_file\0",
+            UPS | NGX_CONF_TAKE1,
+            set_by_lua_file,
+            p!(SLOT_BALANCER),
+        ),
+        cmd(
+            b"set_by_lua\0",
+            SET_CTX | NGX_CONF_2MORE,
+            set_set_by_lua_inline,
+            ptr::null(),
+        ),
+        cmd(
+            b"set_by_lua_block\0",
+            SET_CTX | NGX_CONF_BLOCK | NGX_CONF_TAKE1,
+            set_set_by_lua_block,
+            ptr::null(),
+        ),
+        cmd(
+            b"set_by_lua_file\0",
+            SET_CTX | NGX_CONF_2MORE,
+            set_set_by_lua_file,
+            ptr::null(),
+        ),
+        cmd(
+            b"lua_code_cache\0",
+            ANY_LOC | NGX_CONF_FLAG,
+            set_flag,
+            p!(FLAG_CODE_CACHE),
+        ),
+        cmd(
+            b"lua_need_request_body\0",
+            ANY_LOC | NGX_CONF_FLAG,
+            set_flag,
+            p!(FLAG_NEED_BODY),
+        ),
         cmd(
             b"lua_transform_underscores_in_response_headers\0",
             ANY_LOC | NGX_CONF_FLAG,
             set_flag,
             p!(FLAG_UNDERSCORES),
         ),
-        cmd(b"lua_use_default_type\0", ANY_LOC | NGX_CONF_FLAG, set_flag, p!(FLAG_DEFAULT_TYPE)),
-        cmd(b"rewrite_by_lua_no_postpone\0", MAIN | NGX_CONF_FLAG, set_flag, p!(FLAG_REWRITE_NO_POSTPONE)),
-        cmd(b"access_by_lua_no_postpone\0", MAIN | NGX_CONF_FLAG, set_flag, p!(FLAG_ACCESS_NO_POSTPONE)),
-        cmd(b"lua_max_pending_timers\0", MAIN | NGX_CONF_TAKE1, set_num, p!(NUM_MAX_PENDING)),
-        cmd(b"lua_max_running_timers\0", MAIN | NGX_CONF_TAKE1, set_num, p!(NUM_MAX_RUNNING)),
-        cmd(b"lua_package_path\0", MAIN | NGX_CONF_TAKE1, set_str, p!(STR_PATH)),
-        cmd(b"lua_package_cpath\0", MAIN | NGX_CONF_TAKE1, set_str, p!(STR_CPATH)),
-        cmd(b"lua_socket_connect_timeout\0", ANY_LOC | NGX_CONF_TAKE1, set_msec, p!(MSEC_CONNECT)),
-        cmd(b"lua_socket_send_timeout\0", ANY_LOC | NGX_CONF_TAKE1, set_msec, p!(MSEC_SEND)),
-        cmd(b"lua_socket_read_timeout\0", ANY_LOC | NGX_CONF_TAKE1, set_msec, p!(MSEC_READ)),
-        cmd(b"lua_socket_keepalive_timeout\0", ANY_LOC | NGX_CONF_TAKE1, set_msec, p!(MSEC_KEEPALIVE)),
-        cmd(b"lua_socket_send_lowat\0", ANY_LOC | NGX_CONF_TAKE1, set_size, p!(SIZE_SEND_LOWAT)),
-        cmd(b"lua_socket_buffer_size\0", ANY_LOC | NGX_CONF_TAKE1, set_size, p!(SIZE_BUFFER)),
-        cmd(b"lua_socket_pool_size\0", ANY_LOC | NGX_CONF_TAKE1, set_num, p!(NUM_SOCKET_POOL_SIZE)),
-        cmd(b"lua_socket_log_errors\0", ANY_LOC | NGX_CONF_FLAG, set_flag, p!(FLAG_SOCKET_LOG_ERRORS)),
-        cmd(b"lua_check_client_abort\0", ANY_LOC | NGX_CONF_FLAG, set_flag, p!(FLAG_CHECK_CLIENT_ABORT)),
-        cmd(b"lua_regex_cache_max_entries\0", MAIN | NGX_CONF_TAKE1, set_num, p!(NUM_REGEX_CACHE)),
-        cmd(b"lua_regex_match_limit\0", MAIN | NGX_CONF_TAKE1, set_num, p!(NUM_REGEX_MATCH_LIMIT)),
-        cmd(b"lua_ssl_protocols\0", SSL_CTX | NGX_CONF_1MORE, set_ssl, p!(SSL_PROTOCOLS)),
-        cmd(b"lua_ssl_ciphers\0", SSL_CTX | NGX_CONF_TAKE1, set_ssl, p!(SSL_CIPHERS)),
-        cmd(b"lua_ssl_trusted_certificate\0", SSL_CTX | NGX_CONF_TAKE1, set_ssl, p!(SSL_TRUSTED)),
-        cmd(b"lua_ssl_verify_depth\0", SSL_CTX | NGX_CONF_TAKE1, set_ssl, p!(SSL_DEPTH)),
-        cmd(b"lua_ssl_crl\0", SSL_CTX | NGX_CONF_TAKE1, set_ssl, p!(SSL_CRL)),
-        cmd(b"lua_ssl_certificate\0", SSL_CTX | NGX_CONF_TAKE1, set_ssl, p!(SSL_CERT)),
-        cmd(b"lua_ssl_certificate_key\0", SSL_CTX | NGX_CONF_TAKE1, set_ssl, p!(SSL_CERT_KEY)),
-        cmd(b"lua_shared_dict\0", MAIN | NGX_CONF_TAKE2, set_shared_dict, ptr::null()),
+        cmd(
+            b"lua_use_default_type\0",
+            ANY_LOC | NGX_CONF_FLAG,
+            set_flag,
+            p!(FLAG_DEFAULT_TYPE),
+        ),
+        cmd(
+            b"rewrite_by_lua_no_postpone\0",
+            MAIN | NGX_CONF_FLAG,
+            set_flag,
+            p!(FLAG_REWRITE_NO_POSTPONE),
+        ),
+        cmd(
+            b"access_by_lua_no_postpone\0",
+            MAIN | NGX_CONF_FLAG,
+            set_flag,
+            p!(FLAG_ACCESS_NO_POSTPONE),
+        ),
+        cmd(
+            b"lua_max_pending_timers\0",
+            MAIN | NGX_CONF_TAKE1,
+            set_num,
+            p!(NUM_MAX_PENDING),
+        ),
+        cmd(
+            b"lua_max_running_timers\0",
+            MAIN | NGX_CONF_TAKE1,
+            set_num,
+            p!(NUM_MAX_RUNNING),
+        ),
+        cmd(
+            b"lua_package_path\0",
+            MAIN | NGX_CONF_TAKE1,
+            set_str,
+            p!(STR_PATH),
+        ),
+        cmd(
+            b"lua_package_cpath\0",
+            MAIN | NGX_CONF_TAKE1,
+            set_str,
+            p!(STR_CPATH),
+        ),
+        cmd(
+            b"lua_socket_connect_timeout\0",
+            ANY_LOC | NGX_CONF_TAKE1,
+            set_msec,
+            p!(MSEC_CONNECT),
+        ),
+        cmd(
+            b"lua_socket_send_timeout\0",
+            ANY_LOC | NGX_CONF_TAKE1,
+            set_msec,
+            p!(MSEC_SEND),
+        ),
+        cmd(
+            b"lua_socket_read_timeout\0",
+            ANY_LOC | NGX_CONF_TAKE1,
+            set_msec,
+            p!(MSEC_READ),
+        ),
+        cmd(
+            b"lua_socket_keepalive_timeout\0",
+            ANY_LOC | NGX_CONF_TAKE1,
+            set_msec,
+            p!(MSEC_KEEPALIVE),
+        ),
+        cmd(
+            b"lua_socket_send_lowat\0",
+            ANY_LOC | NGX_CONF_TAKE1,
+            set_size,
+            p!(SIZE_SEND_LOWAT),
+        ),
+        cmd(
+            b"lua_socket_buffer_size\0",
+            ANY_LOC | NGX_CONF_TAKE1,
+            set_size,
+            p!(SIZE_BUFFER),
+        ),
+        cmd(
+            b"lua_socket_pool_size\0",
+            ANY_LOC | NGX_CONF_TAKE1,
+            set_num,
+            p!(NUM_SOCKET_POOL_SIZE),
+        ),
+        cmd(
+            b"lua_socket_log_errors\0",
+            ANY_LOC | NGX_CONF_FLAG,
+            set_flag,
+            p!(FLAG_SOCKET_LOG_ERRORS),
+        ),
+        cmd(
+            b"lua_check_client_abort\0",
+            ANY_LOC | NGX_CONF_FLAG,
+            set_flag,
+            p!(FLAG_CHECK_CLIENT_ABORT),
+        ),
+        cmd(
+            b"lua_regex_cache_max_entries\0",
+            MAIN | NGX_CONF_TAKE1,
+            set_num,
+            p!(NUM_REGEX_CACHE),
+        ),
+        cmd(
+            b"lua_regex_match_limit\0",
+            MAIN | NGX_CONF_TAKE1,
+            set_num,
+            p!(NUM_REGEX_MATCH_LIMIT),
+        ),
+        cmd(
+            b"lua_ssl_protocols\0",
+            SSL_CTX | NGX_CONF_1MORE,
+            set_ssl,
+            p!(SSL_PROTOCOLS),
+        ),
+        cmd(
+            b"lua_ssl_ciphers\0",
+            SSL_CTX | NGX_CONF_TAKE1,
+            set_ssl,
+            p!(SSL_CIPHERS),
+        ),
+        cmd(
+            b"lua_ssl_trusted_certificate\0",
+            SSL_CTX | NGX_CONF_TAKE1,
+            set_ssl,
+            p!(SSL_TRUSTED),
+        ),
+        cmd(
+            b"lua_ssl_verify_depth\0",
+            SSL_CTX | NGX_CONF_TAKE1,
+            set_ssl,
+            p!(SSL_DEPTH),
+        ),
+        cmd(
+            b"lua_ssl_crl\0",
+            SSL_CTX | NGX_CONF_TAKE1,
+            set_ssl,
+            p!(SSL_CRL),
+        ),
+        cmd(
+            b"lua_ssl_certificate\0",
+            SSL_CTX | NGX_CONF_TAKE1,
+            set_ssl,
+            p!(SSL_CERT),
+        ),
+        cmd(
+            b"lua_ssl_certificate_key\0",
+            SSL_CTX | NGX_CONF_TAKE1,
+            set_ssl,
+            p!(SSL_CERT_KEY),
+        ),
+        cmd(
+            b"lua_shared_dict\0",
+            MAIN | NGX_CONF_TAKE2,
+            set_shared_dict,
+            ptr::null(),
+        ),
         ngx_command_t {
-            name: ngx_str_t { len: 0, data: ptr::null_mut() },
+            name: ngx_str_t {
+                len: 0,
+                data: ptr::null_mut(),
+            },
             type_: 0,
             set: None,
             conf: 0,
@@ -690,4 +959,3 @@ pub static mut COMMANDS: [ngx_command_t; N_COMMANDS] = {
         },
     ]
 };
-

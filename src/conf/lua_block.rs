@@ -29,7 +29,11 @@ impl std::fmt::Display for ScanError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ScanError::LongBracket(level) => {
-                write!(f, "Lua code block missing the closing long bracket \"]{}]\"", "=".repeat(*level))
+                write!(
+                    f,
+                    "Lua code block missing the closing long bracket \"]{}]\"",
+                    "=".repeat(*level)
+                )
             }
             ScanError::Unterminated(_) => write!(f, "Lua code block missing the \"}}\" character"),
         }
@@ -75,7 +79,11 @@ pub fn scan(s: &[u8]) -> Result<Block, ScanError> {
             b'}' => {
                 if depth == 0 {
                     let lines = s[..=i].iter().filter(|&&c| c == b'\n').count();
-                    return Ok(Block { code_len: i, consumed: i + 1, lines });
+                    return Ok(Block {
+                        code_len: i,
+                        consumed: i + 1,
+                        lines,
+                    });
                 }
                 depth -= 1;
             }
@@ -92,13 +100,15 @@ pub fn scan(s: &[u8]) -> Result<Block, ScanError> {
             }
             b'[' => {
                 if let Some(level) = long_bracket_level(s, i) {
-                    i = long_bracket_end(s, i + level + 2, level).ok_or(ScanError::LongBracket(level))?;
+                    i = long_bracket_end(s, i + level + 2, level)
+                        .ok_or(ScanError::LongBracket(level))?;
                     continue;
                 }
             }
             b'-' if s.get(i + 1) == Some(&b'-') => {
                 if let Some(level) = long_bracket_level(s, i + 2) {
-                    i = long_bracket_end(s, i + 2 + level + 2, level).ok_or(ScanError::LongBracket(level))?;
+                    i = long_bracket_end(s, i + 2 + level + 2, level)
+                        .ok_or(ScanError::LongBracket(level))?;
                     continue;
                 }
                 while i < s.len() && s[i] != b'\n' {
@@ -148,7 +158,10 @@ mod tests {
 
     #[test]
     fn unterminated() {
-        assert_eq!(scan(b" ngx.say('x) }"), Err(ScanError::Unterminated("string")));
+        assert_eq!(
+            scan(b" ngx.say('x) }"),
+            Err(ScanError::Unterminated("string"))
+        );
         assert_eq!(scan(b" do "), Err(ScanError::Unterminated("block")));
         assert_eq!(scan(b" --[[ }"), Err(ScanError::LongBracket(0)));
         assert_eq!(

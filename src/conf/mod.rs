@@ -128,13 +128,19 @@ impl Merge for LocConf {
         inherit(&mut self.need_request_body, &prev.need_request_body);
         inherit(&mut self.transform_underscores, &prev.transform_underscores);
         inherit(&mut self.use_default_type, &prev.use_default_type);
-        inherit(&mut self.socket_connect_timeout, &prev.socket_connect_timeout);
+        inherit(
+            &mut self.socket_connect_timeout,
+            &prev.socket_connect_timeout,
+        );
         inherit(&mut self.socket_send_timeout, &prev.socket_send_timeout);
         inherit(&mut self.socket_read_timeout, &prev.socket_read_timeout);
         inherit(&mut self.socket_send_lowat, &prev.socket_send_lowat);
         inherit(&mut self.socket_buffer_size, &prev.socket_buffer_size);
         inherit(&mut self.socket_pool_size, &prev.socket_pool_size);
-        inherit(&mut self.socket_keepalive_timeout, &prev.socket_keepalive_timeout);
+        inherit(
+            &mut self.socket_keepalive_timeout,
+            &prev.socket_keepalive_timeout,
+        );
         inherit(&mut self.socket_log_errors, &prev.socket_log_errors);
         inherit(&mut self.check_client_abort, &prev.check_client_abort);
         self.ssl.merge(&prev.ssl);

@@ -41,7 +41,10 @@ mod tests {
 
     #[test]
     fn chunkname() {
-        assert_eq!(inline_chunkname("content_by_lua", "nginx.conf", 12), "=content_by_lua(nginx.conf:12)");
+        assert_eq!(
+            inline_chunkname("content_by_lua", "nginx.conf", 12),
+            "=content_by_lua(nginx.conf:12)"
+        );
     }
 
     #[test]

@@ -75,7 +75,8 @@ pub fn set_data(r: Req, data: &[u8]) -> Result<(), &'static str> {
         }
         let pool = r.pool();
         let b = if data.is_empty() {
-            nginx_sys::ngx_pcalloc(pool, std::mem::size_of::<nginx_sys::ngx_buf_t>()) as *mut nginx_sys::ngx_buf_t
+            nginx_sys::ngx_pcalloc(pool, std::mem::size_of::<nginx_sys::ngx_buf_t>())
+                as *mut nginx_sys::ngx_buf_t
         } else {
             nginx_sys::ngx_create_temp_buf(pool, data.len())
         };

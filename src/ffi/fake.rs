@@ -45,7 +45,13 @@ impl FakeRequest {
             let rev = alloc(size_of::<ngx_event_t>()) as *mut ngx_event_t;
             let wev = alloc(size_of::<ngx_event_t>()) as *mut ngx_event_t;
             let ctx = alloc(size_of::<*mut std::ffi::c_void>() * nginx_sys::ngx_http_max_module);
-            if log.is_null() || c.is_null() || r.is_null() || rev.is_null() || wev.is_null() || ctx.is_null() {
+            if log.is_null()
+                || c.is_null()
+                || r.is_null()
+                || rev.is_null()
+                || wev.is_null()
+                || ctx.is_null()
+            {
                 ngx_destroy_pool(pool);
                 return None;
             }
@@ -69,13 +75,26 @@ impl FakeRequest {
             (*r).main_conf = (*http).main_conf;
             (*r).srv_conf = (*http).srv_conf;
             (*r).loc_conf = (*http).loc_conf;
-            if ngx_list_init(&mut (*r).headers_in.headers, pool, 2, size_of::<ngx_table_elt_t>()) != 0
-                || ngx_list_init(&mut (*r).headers_out.headers, pool, 2, size_of::<ngx_table_elt_t>()) != 0
+            if ngx_list_init(
+                &mut (*r).headers_in.headers,
+                pool,
+                2,
+                size_of::<ngx_table_elt_t>(),
+            ) != 0
+                || ngx_list_init(
+                    &mut (*r).headers_out.headers,
+                    pool,
+                    2,
+                    size_of::<ngx_table_elt_t>(),
+                ) != 0
             {
                 ngx_destroy_pool(pool);
                 return None;
             }
-            Some(FakeRequest { pool, req: Req::from_raw(r)? })
+            Some(FakeRequest {
+                pool,
+                req: Req::from_raw(r)?,
+            })
         }
     }
 

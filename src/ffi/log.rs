@@ -17,7 +17,14 @@ pub fn error_bytes(level: usize, log: *mut ngx_log_t, msg: &[u8]) {
         if (*log).log_level < level as ngx_uint_t {
             return;
         }
-        ngx_log_error_core(level as ngx_uint_t, log, 0, c"%*s".as_ptr(), msg.len(), msg.as_ptr());
+        ngx_log_error_core(
+            level as ngx_uint_t,
+            log,
+            0,
+            c"%*s".as_ptr(),
+            msg.len(),
+            msg.as_ptr(),
+        );
     }
 }
 

@@ -39,7 +39,13 @@ pub fn flatten(lua: &Lua, t: &Table, out: &mut Vec<u8>, rules: Rules) -> Result<
     result
 }
 
-unsafe fn walk(l: *mut lua_State, idx: c_int, out: &mut Vec<u8>, depth: usize, rules: Rules) -> Result<(), String> {
+unsafe fn walk(
+    l: *mut lua_State,
+    idx: c_int,
+    out: &mut Vec<u8>,
+    depth: usize,
+    rules: Rules,
+) -> Result<(), String> {
     if depth > MAX_DEPTH {
         return Err("nested table too deep".into());
     }
@@ -53,7 +59,11 @@ unsafe fn walk(l: *mut lua_State, idx: c_int, out: &mut Vec<u8>, depth: usize, r
         let mut count = 0usize;
         ffi::lua_pushnil(l);
         while ffi::lua_next(l, idx) != 0 {
-            let k = if ffi::lua_type(l, -2) == ffi::LUA_TNUMBER { ffi::lua_tonumber(l, -2) } else { 0.0 };
+            let k = if ffi::lua_type(l, -2) == ffi::LUA_TNUMBER {
+                ffi::lua_tonumber(l, -2)
+            } else {
+                0.0
+            };
             if k < 1.0 || k.fract() != 0.0 {
                 ffi::lua_pop(l, 2);
                 return Err("non-array table found".into());
@@ -85,10 +95,16 @@ unsafe fn walk(l: *mut lua_State, idx: c_int, out: &mut Vec<u8>, depth: usize, r
                     Ok(())
                 }
                 ffi::LUA_TBOOLEAN if rules == Rules::Print => {
-                    out.extend_from_slice(if ffi::lua_toboolean(l, -1) != 0 { b"true" } else { b"false" });
+                    out.extend_from_slice(if ffi::lua_toboolean(l, -1) != 0 {
+                        b"true"
+                    } else {
+                        b"false"
+                    });
                     Ok(())
                 }
-                ffi::LUA_TLIGHTUSERDATA if rules == Rules::Print && ffi::lua_touserdata(l, -1).is_null() => {
+                ffi::LUA_TLIGHTUSERDATA
+                    if rules == Rules::Print && ffi::lua_touserdata(l, -1).is_null() =>
+                {
                     out.extend_from_slice(b"null");
                     Ok(())
                 }

@@ -11,8 +11,8 @@ pub mod fmt;
 pub mod headers;
 pub mod log;
 pub mod lua_table;
-pub mod phases;
 pub mod pcre;
+pub mod phases;
 pub mod process;
 pub mod req;
 pub mod request;
@@ -35,7 +35,11 @@ pub fn guard<T>(log: *mut nginx_sys::ngx_log_t, fallback: T, f: impl FnOnce() ->
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_string());
-            log::error(nginx_sys::NGX_LOG_ALERT as usize, log, &format!("lua-rs internal panic: {msg}"));
+            log::error(
+                nginx_sys::NGX_LOG_ALERT as usize,
+                log,
+                &format!("lua-rs internal panic: {msg}"),
+            );
             fallback
         }
     }

@@ -18,7 +18,8 @@ pub fn postpone_to_phase_end(cycle: *mut ngx_cycle_t, handler: ngx_http_handler_
         if http.is_null() {
             return;
         }
-        let cmcf = *(*http).main_conf.add(ngx_http_core_module.ctx_index) as *mut ngx_http_core_main_conf_t;
+        let cmcf = *(*http).main_conf.add(ngx_http_core_module.ctx_index)
+            as *mut ngx_http_core_main_conf_t;
         let ph = (*cmcf).phase_engine.handlers;
         if ph.is_null() {
             return;

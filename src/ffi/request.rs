@@ -9,11 +9,11 @@ use std::ffi::c_void;
 use std::ptr::{self, NonNull};
 
 use nginx_sys::{
-    ngx_alloc_chain_link, ngx_buf_t, ngx_chain_t, ngx_create_temp_buf, ngx_pcalloc,
+    ngx_alloc_chain_link, ngx_buf_t, ngx_chain_t, ngx_create_temp_buf,
     ngx_http_client_body_handler_pt, ngx_http_core_run_phases, ngx_http_finalize_request,
     ngx_http_internal_redirect, ngx_http_named_location, ngx_http_output_filter,
     ngx_http_read_client_request_body, ngx_http_request_t, ngx_http_run_posted_requests,
-    ngx_http_send_header, ngx_int_t, ngx_log_t, ngx_pnalloc, ngx_pool_t, ngx_str_t,
+    ngx_http_send_header, ngx_int_t, ngx_log_t, ngx_pcalloc, ngx_pnalloc, ngx_pool_t, ngx_str_t,
 };
 
 use crate::module::ngx_http_lua_rs_module;
@@ -109,14 +109,20 @@ impl Req {
             // nginx has no reason phrase for 1xx codes; lua-nginx-module
             // supplies this one (websocket handshakes).
             const LINE: &[u8] = b"101 Switching Protocols";
-            r.headers_out.status_line = ngx_str_t { len: LINE.len(), data: LINE.as_ptr() as *mut u8 };
+            r.headers_out.status_line = ngx_str_t {
+                len: LINE.len(),
+                data: LINE.as_ptr() as *mut u8,
+            };
         }
     }
 
     /// Copies `bytes` into the request pool as an `ngx_str_t`.
     pub fn pool_str(self, bytes: &[u8]) -> Option<ngx_str_t> {
         if bytes.is_empty() {
-            return Some(ngx_str_t { len: 0, data: ptr::null_mut() });
+            return Some(ngx_str_t {
+                len: 0,
+                data: ptr::null_mut(),
+            });
         }
         // SAFETY: the pool is live; we copy exactly len bytes into fresh memory.
         unsafe {
@@ -125,7 +131,10 @@ impl Req {
                 return None;
             }
             ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len());
-            Some(ngx_str_t { len: bytes.len(), data: p })
+            Some(ngx_str_t {
+                len: bytes.len(),
+                data: p,
+            })
         }
     }
 

@@ -10,13 +10,13 @@ use nginx_sys::{
     ngx_http_compile_complex_value, ngx_http_compile_complex_value_t, ngx_http_complex_value,
     ngx_http_complex_value_t, ngx_http_conf_ctx_t, ngx_http_get_variable_index, ngx_http_request_t,
     ngx_http_script_engine_t, ngx_http_script_set_var_code, ngx_http_script_var_code_t,
-    ngx_http_variable_value_t, ngx_int_t, ngx_module_t, ngx_str_t, ngx_uint_t, ngx_variable_value_t,
-    NGX_HTTP_VAR_CHANGEABLE,
+    ngx_http_variable_value_t, ngx_int_t, ngx_module_t, ngx_str_t, ngx_uint_t,
+    ngx_variable_value_t, NGX_HTTP_VAR_CHANGEABLE,
 };
 
 use super::conf::Conf;
-use crate::conf::SetByLua;
 use super::request::Req;
+use crate::conf::SetByLua;
 
 extern "C" {
     // Defined by nginx (always built in); not declared in its headers.
@@ -51,7 +51,9 @@ unsafe extern "C" fn set_code(e: *mut ngx_http_script_engine_t) {
     unsafe {
         let code = &*((*e).ip as *const SetCode);
         (*e).ip = (*e).ip.add(size_of::<SetCode>());
-        let Some(r) = Req::from_raw((*e).request) else { return };
+        let Some(r) = Req::from_raw((*e).request) else {
+            return;
+        };
         // `data` lives in the cycle pool, as long as the code array itself.
         let (run, data) = (code.run, &*code.data);
         let value = super::guard(r.log(), None, || run(r, data));
@@ -76,7 +78,11 @@ fn exit_code_ptr() -> *mut u8 {
     std::ptr::addr_of!(EXIT) as *mut u8
 }
 
-unsafe extern "C" fn empty_var(r: *mut ngx_http_request_t, v: *mut ngx_http_variable_value_t, _d: usize) -> ngx_int_t {
+unsafe extern "C" fn empty_var(
+    r: *mut ngx_http_request_t,
+    v: *mut ngx_http_variable_value_t,
+    _d: usize,
+) -> ngx_int_t {
     let _ = r;
     // SAFETY: nginx passes a value slot to fill.
     unsafe {
@@ -88,7 +94,10 @@ unsafe extern "C" fn empty_var(r: *mut ngx_http_request_t, v: *mut ngx_http_vari
 }
 
 /// Compiles a directive argument that may hold variables.
-pub fn compile_complex(cf: &Conf, value: &ngx_str_t) -> Result<*mut ngx_http_complex_value_t, String> {
+pub fn compile_complex(
+    cf: &Conf,
+    value: &ngx_str_t,
+) -> Result<*mut ngx_http_complex_value_t, String> {
     // SAFETY: cf is live; the compiled value is allocated in cf->pool.
     unsafe {
         let cv = nginx_sys::ngx_pcalloc((*cf.raw()).pool, size_of::<ngx_http_complex_value_t>())
@@ -113,7 +122,10 @@ pub fn eval_complex(r: Req, cv: *mut ngx_http_complex_value_t) -> Option<Vec<u8>
     // SAFETY: cv was compiled at configuration time; the result lives in the
     // request pool and is copied out at once.
     unsafe {
-        let mut out = ngx_str_t { len: 0, data: std::ptr::null_mut() };
+        let mut out = ngx_str_t {
+            len: 0,
+            data: std::ptr::null_mut(),
+        };
         if ngx_http_complex_value(r.raw(), cv, &mut out) != nginx_sys::NGX_OK as ngx_int_t {
             return None;
         }
@@ -123,18 +135,31 @@ pub fn eval_complex(r: Req, cv: *mut ngx_http_complex_value_t) -> Option<Vec<u8>
 
 /// Appends "compute with Lua, then store into $var" to the rewrite module's
 /// code for the location being configured.
-pub fn add_set_code(cf: &Conf, var: &[u8], run: SetFn, data: *const SetByLua) -> Result<(), String> {
+pub fn add_set_code(
+    cf: &Conf,
+    var: &[u8],
+    run: SetFn,
+    data: *const SetByLua,
+) -> Result<(), String> {
     let Some(name) = var.strip_prefix(b"$") else {
-        return Err(format!("invalid variable name \"{}\"", String::from_utf8_lossy(var)));
+        return Err(format!(
+            "invalid variable name \"{}\"",
+            String::from_utf8_lossy(var)
+        ));
     };
     // SAFETY: cf is live inside a server/location block of http; the rewrite
     // module's loc conf exists there. The code array holds raw bytes; each
     // push may move it, so each struct is written right after its push.
     unsafe {
         let ctx = (*cf.raw()).ctx as *mut ngx_http_conf_ctx_t;
-        let rlcf = *(*ctx).loc_conf.add((*std::ptr::addr_of!(ngx_http_rewrite_module)).ctx_index)
+        let rlcf = *(*ctx)
+            .loc_conf
+            .add((*std::ptr::addr_of!(ngx_http_rewrite_module)).ctx_index)
             as *mut RewriteLocConf;
-        let mut vname = ngx_str_t { len: name.len(), data: name.as_ptr() as *mut u8 };
+        let mut vname = ngx_str_t {
+            len: name.len(),
+            data: name.as_ptr() as *mut u8,
+        };
         let pool_name = nginx_sys::ngx_pnalloc((*cf.raw()).pool, name.len()) as *mut u8;
         if pool_name.is_null() {
             return Err("no memory".into());
@@ -163,13 +188,20 @@ pub fn add_set_code(cf: &Conf, var: &[u8], run: SetFn, data: *const SetByLua) ->
         if p.is_null() {
             return Err("no memory".into());
         }
-        p.write_unaligned(SetCode { code: set_code, run, data });
+        p.write_unaligned(SetCode {
+            code: set_code,
+            run,
+            data,
+        });
         let p = ngx_array_push_n((*rlcf).codes, size_of::<ngx_http_script_var_code_t>())
             as *mut ngx_http_script_var_code_t;
         if p.is_null() {
             return Err("no memory".into());
         }
-        p.write_unaligned(ngx_http_script_var_code_t { code: Some(ngx_http_script_set_var_code), index: index as usize });
+        p.write_unaligned(ngx_http_script_var_code_t {
+            code: Some(ngx_http_script_set_var_code),
+            index: index as usize,
+        });
     }
     Ok(())
 }

@@ -27,7 +27,10 @@ pub fn get<'a>(r: Req, name: &[u8]) -> Option<&'a [u8]> {
     // pool (or static memory) for the rest of the request.
     unsafe {
         let v = ngx_http_get_variable(r.raw(), &mut lname, key);
-        if v.is_null() || (*v).not_found() != 0 || (*v).valid() == 0 && (*v).len() == 0 && (*v).data.is_null() {
+        if v.is_null()
+            || (*v).not_found() != 0
+            || (*v).valid() == 0 && (*v).len() == 0 && (*v).data.is_null()
+        {
             if v.is_null() || (*v).not_found() != 0 {
                 return None;
             }
@@ -47,9 +50,18 @@ pub fn exists(r: Req, name: &[u8]) -> bool {
 
 fn is_prefix_variable(name: &[u8]) -> bool {
     let lower: Vec<u8> = name.iter().map(u8::to_ascii_lowercase).collect();
-    ["http_", "sent_http_", "sent_trailer_", "cookie_", "arg_", "upstream_http_", "upstream_trailer_", "upstream_cookie_"]
-        .iter()
-        .any(|p| lower.starts_with(p.as_bytes()))
+    [
+        "http_",
+        "sent_http_",
+        "sent_trailer_",
+        "cookie_",
+        "arg_",
+        "upstream_http_",
+        "upstream_trailer_",
+        "upstream_cookie_",
+    ]
+    .iter()
+    .any(|p| lower.starts_with(p.as_bytes()))
 }
 
 fn find(r: Req, name: &[u8]) -> Option<*mut ngx_http_variable_t> {
@@ -58,8 +70,10 @@ fn find(r: Req, name: &[u8]) -> Option<*mut ngx_http_variable_t> {
     // configuration time and read-only afterwards.
     unsafe {
         let raw = r.get();
-        let cmcf = *raw.main_conf.add(ngx_http_core_module.ctx_index) as *mut ngx_http_core_main_conf_t;
-        let v = ngx_hash_find(&mut (*cmcf).variables_hash, key, lname.data, lname.len) as *mut ngx_http_variable_t;
+        let cmcf =
+            *raw.main_conf.add(ngx_http_core_module.ctx_index) as *mut ngx_http_core_main_conf_t;
+        let v = ngx_hash_find(&mut (*cmcf).variables_hash, key, lname.data, lname.len)
+            as *mut ngx_http_variable_t;
         (!v.is_null()).then_some(v)
     }
 }
@@ -73,7 +87,9 @@ pub enum SetError {
 
 /// Writes `$name` (None unsets it).
 pub fn set(r: Req, name: &[u8], value: Option<&[u8]>) -> Result<(), SetError> {
-    let Some(v) = find(r, name) else { return Err(SetError::NotFound) };
+    let Some(v) = find(r, name) else {
+        return Err(SetError::NotFound);
+    };
     // SAFETY: v is a live variable definition; values we store are copied into
     // the request pool, as nginx requires.
     unsafe {
@@ -126,6 +142,9 @@ pub fn capture<'a>(r: Req, n: usize) -> Option<&'a [u8]> {
         if start < 0 || end < start || raw.captures_data.is_null() {
             return None;
         }
-        Some(std::slice::from_raw_parts(raw.captures_data.add(start as usize), (end - start) as usize))
+        Some(std::slice::from_raw_parts(
+            raw.captures_data.add(start as usize),
+            (end - start) as usize,
+        ))
     }
 }

@@ -12,8 +12,7 @@ use std::ptr::NonNull;
 use std::rc::{Rc, Weak};
 
 use nginx_sys::{
-    ngx_connection_error,
-    ngx_connection_log_error_e_NGX_ERROR_ERR as LOG_ERROR_ERR,
+    ngx_connection_error, ngx_connection_log_error_e_NGX_ERROR_ERR as LOG_ERROR_ERR,
     ngx_connection_log_error_e_NGX_ERROR_INFO as LOG_ERROR_INFO, ngx_connection_t,
     ngx_event_connect_peer, ngx_event_get_peer, ngx_event_t, ngx_handle_read_event,
     ngx_handle_write_event, ngx_int_t, ngx_log_t, ngx_msec_t, ngx_peer_connection_t, ngx_str_t,

@@ -13,10 +13,7 @@ use std::ffi::c_void;
 use std::ptr::{self, NonNull};
 use std::rc::Weak;
 
-use nginx_sys::{
-    ngx_connection_t, ngx_event_t, ngx_handle_read_event, ngx_int_t,
-    ngx_log_t,
-};
+use nginx_sys::{ngx_connection_t, ngx_event_t, ngx_handle_read_event, ngx_int_t, ngx_log_t};
 
 use super::conn::{Conn, IoHandler};
 

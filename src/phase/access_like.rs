@@ -16,8 +16,12 @@ pub fn run(r: Req, phase: Phase) -> ngx_int_t {
         Phase::Rewrite => lcf.rewrite.as_ref(),
         _ => lcf.access.as_ref(),
     };
-    let Some(handler) = handler else { return DECLINED };
-    let Some(ctx) = RequestCtx::get_or_create(r) else { return HTTP_500 };
+    let Some(handler) = handler else {
+        return DECLINED;
+    };
+    let Some(ctx) = RequestCtx::get_or_create(r) else {
+        return HTTP_500;
+    };
     let done = match phase {
         Phase::Rewrite => &ctx.rewrite_done,
         _ => &ctx.access_done,
@@ -30,7 +34,9 @@ pub fn run(r: Req, phase: Phase) -> ngx_int_t {
     if phase == Phase::Rewrite && r.uri_changed() && !ctx.active() {
         return DECLINED;
     }
-    let Some(vm) = request_vm(r) else { return HTTP_500 };
+    let Some(vm) = request_vm(r) else {
+        return HTTP_500;
+    };
 
     let outcome = if ctx.entry_phase.get() == Some(phase) && ctx.active() {
         // Called again while our coroutines wait: resume only when an event

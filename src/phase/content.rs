@@ -10,7 +10,9 @@ use crate::sched::{self, Outcome, RequestCtx};
 
 pub unsafe extern "C" fn handler(r: *mut ngx_http_request_t) -> ngx_int_t {
     // SAFETY: nginx calls content handlers with a live request.
-    let Some(req) = (unsafe { Req::from_raw(r) }) else { return HTTP_500 };
+    let Some(req) = (unsafe { Req::from_raw(r) }) else {
+        return HTTP_500;
+    };
     crate::ffi::guard(req.log(), HTTP_500, || run(req))
 }
 
@@ -19,7 +21,9 @@ fn run(r: Req) -> ngx_int_t {
     if lcf.content.is_none() {
         return DECLINED;
     }
-    let Some(ctx) = RequestCtx::get_or_create(r) else { return HTTP_500 };
+    let Some(ctx) = RequestCtx::get_or_create(r) else {
+        return HTTP_500;
+    };
     if lcf.need_request_body() && !ctx.body_read.get() {
         // nginx counts a reference for the body read; body_ready finalizes it.
         let rc = r.read_body(Some(body_ready));
@@ -40,19 +44,26 @@ fn run(r: Req) -> ngx_int_t {
 /// Runs the handler; returns the rc and whether the coroutine is waiting.
 fn start(r: Req) -> (ngx_int_t, bool) {
     let lcf = module::request_loc_conf(r.raw());
-    let (Some(h), Some(vm)) = (lcf.content.as_ref(), request_vm(r)) else { return (HTTP_500, false) };
+    let (Some(h), Some(vm)) = (lcf.content.as_ref(), request_vm(r)) else {
+        return (HTTP_500, false);
+    };
     let f = match load(vm, r, h) {
         Ok(f) => f,
         Err(rc) => return (rc, false),
     };
     crate::api::abort::arm(r);
     let outcome = sched::run(&vm.lua, r, Phase::Content, f);
-    (outcome_rc(r, Phase::Content, outcome), outcome == Outcome::Yielded)
+    (
+        outcome_rc(r, Phase::Content, outcome),
+        outcome == Outcome::Yielded,
+    )
 }
 
 unsafe extern "C" fn body_ready(r: *mut ngx_http_request_t) {
     // SAFETY: nginx calls the body post handler with the live request.
-    let Some(req) = (unsafe { Req::from_raw(r) }) else { return };
+    let Some(req) = (unsafe { Req::from_raw(r) }) else {
+        return;
+    };
     crate::ffi::guard(req.log(), (), || {
         if let Some(ctx) = RequestCtx::get(req) {
             ctx.body_read.set(true);

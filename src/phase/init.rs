@@ -22,7 +22,8 @@ pub fn run(cf: &Conf, main: &mut MainConf) -> Result<(), String> {
     crate::api::re::configure(&vm.lua, regex_cache, regex_limit);
     vm.set_package_paths(path.as_deref(), cpath.as_deref(), &prefix)
         .map_err(|e| format!("failed to set the Lua package path: {e}"))?;
-    crate::api::shdict::install(&vm.lua, &zones).map_err(|e| format!("failed to set up ngx.shared: {e}"))?;
+    crate::api::shdict::install(&vm.lua, &zones)
+        .map_err(|e| format!("failed to set up ngx.shared: {e}"))?;
     // `nginx -s reload` parses the configuration too; upstream skips init there.
     if phases::process_type() == nginx_sys::NGX_PROCESS_SIGNALLER as usize {
         return Ok(());
@@ -39,7 +40,13 @@ pub fn run_init(main: &mut MainConf) -> Result<(), String> {
     let vm = module::vm(main).map_err(|e| format!("failed to create the Lua VM: {e}"))?;
     let Some(h) = init else { return Ok(()) };
     let f = load_main_handler(vm, &h)?;
-    sched::call(&vm.lua, None, Some(Phase::Init), &f, mlua::MultiValue::new())
-        .map(|_| ())
-        .map_err(|e| format!("init_by_lua error: {e}"))
+    sched::call(
+        &vm.lua,
+        None,
+        Some(Phase::Init),
+        &f,
+        mlua::MultiValue::new(),
+    )
+    .map(|_| ())
+    .map_err(|e| format!("init_by_lua error: {e}"))
 }

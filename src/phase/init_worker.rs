@@ -12,7 +12,9 @@ use crate::module;
 use crate::sched;
 
 pub fn run(cycle: *mut ngx_cycle_t) {
-    let Some(main) = module::cycle_main_conf(cycle) else { return };
+    let Some(main) = module::cycle_main_conf(cycle) else {
+        return;
+    };
     if main.requires_rewrite && !main.rewrite_no_postpone {
         phases::postpone_to_phase_end(cycle, Some(super::rewrite::handler));
     }
@@ -25,7 +27,9 @@ pub fn run(cycle: *mut ngx_cycle_t) {
 }
 
 pub fn run_exit(cycle: *mut ngx_cycle_t) {
-    let Some(main) = module::cycle_main_conf(cycle) else { return };
+    let Some(main) = module::cycle_main_conf(cycle) else {
+        return;
+    };
     if let Some(h) = main.exit_worker.as_ref() {
         run_bare(main, h, Phase::ExitWorker, "exit_worker_by_lua");
     }
@@ -33,9 +37,14 @@ pub fn run_exit(cycle: *mut ngx_cycle_t) {
 
 fn run_bare(main: &crate::conf::MainConf, h: &Handler, phase: Phase, what: &str) {
     let Some(vm) = main.vm.as_ref() else { return };
-    let res = load_main_handler(vm, h)
-        .and_then(|f| sched::call(&vm.lua, None, Some(phase), &f, mlua::MultiValue::new()).map(|_| ()));
+    let res = load_main_handler(vm, h).and_then(|f| {
+        sched::call(&vm.lua, None, Some(phase), &f, mlua::MultiValue::new()).map(|_| ())
+    });
     if let Err(e) = res {
-        log::error(nginx_sys::NGX_LOG_ERR as usize, crate::ffi::cycle_log(), &format!("{what} error: {e}"));
+        log::error(
+            nginx_sys::NGX_LOG_ERR as usize,
+            crate::ffi::cycle_log(),
+            &format!("{what} error: {e}"),
+        );
     }
 }

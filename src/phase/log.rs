@@ -11,17 +11,28 @@ use crate::sched;
 
 pub unsafe extern "C" fn handler(r: *mut ngx_http_request_t) -> ngx_int_t {
     // SAFETY: nginx calls phase handlers with a live request.
-    let Some(req) = (unsafe { Req::from_raw(r) }) else { return OK };
+    let Some(req) = (unsafe { Req::from_raw(r) }) else {
+        return OK;
+    };
     crate::ffi::guard(req.log(), OK, || run(req))
 }
 
 fn run(r: Req) -> ngx_int_t {
     let lcf = module::request_loc_conf(r.raw());
-    let (Some(h), Some(vm)) = (lcf.log.as_ref(), request_vm(r)) else { return OK };
+    let (Some(h), Some(vm)) = (lcf.log.as_ref(), request_vm(r)) else {
+        return OK;
+    };
     let Ok(f) = load(vm, r, h) else { return OK };
-    let frame = Frame { req: r, phase: Phase::Log };
+    let frame = Frame {
+        req: r,
+        phase: Phase::Log,
+    };
     if let Err(e) = sched::call(&vm.lua, Some(frame), None, &f, mlua::MultiValue::new()) {
-        log::error(nginx_sys::NGX_LOG_ERR as usize, r.log(), &format!("failed to run log_by_lua*: {e}"));
+        log::error(
+            nginx_sys::NGX_LOG_ERR as usize,
+            r.log(),
+            &format!("failed to run log_by_lua*: {e}"),
+        );
     }
     OK
 }

@@ -15,7 +15,9 @@ pub mod rewrite;
 pub mod set;
 
 use mlua::Function;
-use nginx_sys::{ngx_int_t, NGX_DECLINED, NGX_DONE, NGX_ERROR, NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_OK};
+use nginx_sys::{
+    ngx_int_t, NGX_DECLINED, NGX_DONE, NGX_ERROR, NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_OK,
+};
 
 use crate::api::context::Phase;
 use crate::api::output;
@@ -55,9 +57,17 @@ pub fn load(vm: &LuaVm, r: Req, h: &Handler) -> Result<Function, ngx_int_t> {
                     errlog::error(
                         nginx_sys::NGX_LOG_ERR as usize,
                         r.log(),
-                        &format!("failed to load external Lua file \"{}\": {}", String::from_utf8_lossy(&path), e.msg),
+                        &format!(
+                            "failed to load external Lua file \"{}\": {}",
+                            String::from_utf8_lossy(&path),
+                            e.msg
+                        ),
                     );
-                    Err(if e.not_found { nginx_sys::NGX_HTTP_NOT_FOUND as ngx_int_t } else { HTTP_500 })
+                    Err(if e.not_found {
+                        nginx_sys::NGX_HTTP_NOT_FOUND as ngx_int_t
+                    } else {
+                        HTTP_500
+                    })
                 }
             }
         }
@@ -150,7 +160,9 @@ fn eof_rc(r: Req, ctx: &RequestCtx) -> ngx_int_t {
 /// the content phase, through the phase engine in rewrite/access (lua-nginx-
 /// module's protocol), then runs posted subrequests.
 pub fn wake(r: Req, co: usize, args: mlua::MultiValue) {
-    let Some(ctx) = RequestCtx::get(r) else { return };
+    let Some(ctx) = RequestCtx::get(r) else {
+        return;
+    };
     match ctx.entry_phase.get() {
         Some(Phase::Timer) => {
             if let Some(vm) = request_vm(r) {
@@ -181,7 +193,9 @@ pub fn wake(r: Req, co: usize, args: mlua::MultiValue) {
 /// which has no request to expand variables against.
 pub fn load_main_handler(vm: &LuaVm, h: &Handler) -> Result<Function, String> {
     match &h.source {
-        Source::Inline { slot } => vm.inline(*slot).ok_or_else(|| "lost inline code".to_string()),
+        Source::Inline { slot } => vm
+            .inline(*slot)
+            .ok_or_else(|| "lost inline code".to_string()),
         Source::File { path, .. } => vm.load_file(path, true).map_err(|e| e.msg),
     }
 }

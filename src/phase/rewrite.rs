@@ -9,6 +9,10 @@ use crate::ffi::request::Req;
 
 pub unsafe extern "C" fn handler(r: *mut ngx_http_request_t) -> ngx_int_t {
     // SAFETY: nginx calls phase handlers with a live request.
-    let Some(req) = (unsafe { Req::from_raw(r) }) else { return HTTP_500 };
-    crate::ffi::guard(req.log(), HTTP_500, || access_like::run(req, Phase::Rewrite))
+    let Some(req) = (unsafe { Req::from_raw(r) }) else {
+        return HTTP_500;
+    };
+    crate::ffi::guard(req.log(), HTTP_500, || {
+        access_like::run(req, Phase::Rewrite)
+    })
 }

@@ -23,7 +23,16 @@ pub fn run(r: Req, set: &SetByLua) -> Option<Vec<u8>> {
     let ngx: mlua::Table = lua.globals().raw_get("ngx").ok()?;
     let saved: Value = ngx.raw_get("arg").ok()?;
     ngx.raw_set("arg", &args).ok()?;
-    let res = sched::call(lua, Some(Frame { req: r, phase: Phase::Set }), None, &f, MultiValue::new());
+    let res = sched::call(
+        lua,
+        Some(Frame {
+            req: r,
+            phase: Phase::Set,
+        }),
+        None,
+        &f,
+        MultiValue::new(),
+    );
     let _ = ngx.raw_set("arg", saved);
     match res {
         Ok(mut values) => Some(match values.pop_front() {
@@ -37,7 +46,11 @@ pub fn run(r: Req, set: &SetByLua) -> Option<Vec<u8>> {
             _ => Vec::new(),
         }),
         Err(e) => {
-            log::error(nginx_sys::NGX_LOG_ERR as usize, r.log(), &format!("failed to run set_by_lua*: {e}"));
+            log::error(
+                nginx_sys::NGX_LOG_ERR as usize,
+                r.log(),
+                &format!("failed to run set_by_lua*: {e}"),
+            );
             None
         }
     }

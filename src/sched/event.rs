@@ -15,7 +15,9 @@ pub struct Timer {
 impl Default for Timer {
     fn default() -> Self {
         // SAFETY: an all-zero ngx_event_t is nginx's idle event (as ngx_pcalloc gives).
-        Timer { ev: Box::new(unsafe { std::mem::zeroed() }) }
+        Timer {
+            ev: Box::new(unsafe { std::mem::zeroed() }),
+        }
     }
 }
 
@@ -29,7 +31,14 @@ impl Timer {
     /// As [`Timer::arm`]; a `cancelable` timer does not hold up a graceful
     /// worker shutdown: nginx fires it early instead (timers use this to run
     /// their callbacks with `premature = true`).
-    pub fn arm_with(&mut self, ms: u64, handler: Handler, data: *mut c_void, log: *mut ngx_log_t, cancelable: bool) {
+    pub fn arm_with(
+        &mut self,
+        ms: u64,
+        handler: Handler,
+        data: *mut c_void,
+        log: *mut ngx_log_t,
+        cancelable: bool,
+    ) {
         self.cancel();
         let ev = &mut *self.ev as *mut ngx_event_t;
         // SAFETY: the boxed event is ours and stays at this address until

@@ -76,7 +76,10 @@ pub(crate) fn entry_trampoline(lua: &Lua) -> mlua::Result<Function> {
     if let Ok(f) = lua.named_registry_value::<Function>(KEY) {
         return Ok(f);
     }
-    let chunk = lua.load(include_str!("../../lualib/entry.lua")).set_name("=ngx_lua_rs.entry").into_function()?;
+    let chunk = lua
+        .load(include_str!("../../lualib/entry.lua"))
+        .set_name("=ngx_lua_rs.entry")
+        .into_function()?;
     let f: Function = chunk.call(failed_marker())?;
     lua.set_named_registry_value(KEY, &f)?;
     Ok(f)
@@ -85,7 +88,9 @@ pub(crate) fn entry_trampoline(lua: &Lua) -> mlua::Result<Function> {
 /// Logs an aborted entry or user coroutine in lua-nginx-module's layout;
 /// `report` is "message\nstack traceback:\n<frames>" from debug.traceback.
 fn log_aborted(r: Req, kind: &str, report: &str) {
-    let (msg, frames) = report.split_once("\nstack traceback:\n").unwrap_or((report, ""));
+    let (msg, frames) = report
+        .split_once("\nstack traceback:\n")
+        .unwrap_or((report, ""));
     // Our own frames (the xpcall in entry.lua and the shims) are not the user's.
     let frames: Vec<&str> = frames
         .lines()
@@ -94,7 +99,10 @@ fn log_aborted(r: Req, kind: &str, report: &str) {
     log::error(
         nginx_sys::NGX_LOG_ERR as usize,
         r.log(),
-        &format!("lua {kind} thread aborted: runtime error: {msg}\nstack traceback:\ncoroutine 0:\n{}", frames.join("\n")),
+        &format!(
+            "lua {kind} thread aborted: runtime error: {msg}\nstack traceback:\ncoroutine 0:\n{}",
+            frames.join("\n")
+        ),
     );
 }
 
@@ -129,7 +137,11 @@ pub fn run_with(lua: &Lua, r: Req, phase: Phase, f: Function, args: MultiValue) 
     let slot = match new_slot(lua, 0, CoState::Running, None) {
         Ok(s) => s,
         Err(e) => {
-            log::error(nginx_sys::NGX_LOG_ERR as usize, r.log(), &format!("lua: failed to create thread: {e}"));
+            log::error(
+                nginx_sys::NGX_LOG_ERR as usize,
+                r.log(),
+                &format!("lua: failed to create thread: {e}"),
+            );
             return Outcome::Failed;
         }
     };
@@ -148,10 +160,23 @@ pub fn run_with(lua: &Lua, r: Req, phase: Phase, f: Function, args: MultiValue) 
 }
 
 /// A new scheduler-level coroutine running the entry trampoline.
-pub fn new_slot(lua: &Lua, parent: usize, state: CoState, start: Option<MultiValue>) -> mlua::Result<CoSlot> {
+pub fn new_slot(
+    lua: &Lua,
+    parent: usize,
+    state: CoState,
+    start: Option<MultiValue>,
+) -> mlua::Result<CoSlot> {
     let thread = lua.create_thread(entry_trampoline(lua)?)?;
     let thread_ptr = thread.to_pointer() as usize;
-    Ok(CoSlot { thread: lua.create_registry_value(thread)?, thread_ptr, parent, state, start, results: None, sleep: None })
+    Ok(CoSlot {
+        thread: lua.create_registry_value(thread)?,
+        thread_ptr,
+        parent,
+        state,
+        start,
+        results: None,
+        sleep: None,
+    })
 }
 
 /// Resumes coroutine `co` of the request, which waited for an event, with
@@ -190,18 +215,26 @@ enum Stop {
 
 fn classify(res: mlua::Result<MultiValue>, thread: &mlua::Thread) -> Stop {
     match res {
-        Ok(values) if thread.status() == ThreadStatus::Resumable => match (values.front(), values.get(1)) {
-            (Some(Value::LightUserData(m)), _) if *m == wait_marker() => Stop::Wait,
-            (Some(Value::LightUserData(m)), _) if *m == exit_marker() => Stop::Exit,
-            (Some(Value::LightUserData(m)), _) if *m == exec_marker() => Stop::Exec,
-            (Some(Value::LightUserData(m)), _) if *m == thread_wait_marker() => Stop::WaitThreads,
-            (Some(Value::LightUserData(m)), Some(Value::Integer(i))) if *m == spawn_marker() => {
-                Stop::Spawn(*i as usize)
+        Ok(values) if thread.status() == ThreadStatus::Resumable => {
+            match (values.front(), values.get(1)) {
+                (Some(Value::LightUserData(m)), _) if *m == wait_marker() => Stop::Wait,
+                (Some(Value::LightUserData(m)), _) if *m == exit_marker() => Stop::Exit,
+                (Some(Value::LightUserData(m)), _) if *m == exec_marker() => Stop::Exec,
+                (Some(Value::LightUserData(m)), _) if *m == thread_wait_marker() => {
+                    Stop::WaitThreads
+                }
+                (Some(Value::LightUserData(m)), Some(Value::Integer(i)))
+                    if *m == spawn_marker() =>
+                {
+                    Stop::Spawn(*i as usize)
+                }
+                _ => Stop::Failed("attempt to yield across C-call boundary".into()),
             }
-            _ => Stop::Failed("attempt to yield across C-call boundary".into()),
-        },
+        }
         Ok(values) => match (values.front(), values.get(1)) {
-            (Some(Value::LightUserData(m)), Some(Value::String(report))) if *m == failed_marker() => {
+            (Some(Value::LightUserData(m)), Some(Value::String(report)))
+                if *m == failed_marker() =>
+            {
                 Stop::Failed(report.to_string_lossy())
             }
             _ => Stop::Finished(values),
@@ -214,9 +247,21 @@ fn classify(res: mlua::Result<MultiValue>, thread: &mlua::Thread) -> Stop {
 /// coroutine of the request can run (a spawned thread's parent, a waiting
 /// parent whose child ended); returns when all of them wait for events or
 /// the handler is over.
-fn drive(lua: &Lua, r: Req, phase: Phase, ctx: &RequestCtx, mut co: usize, mut args: MultiValue) -> Outcome {
+fn drive(
+    lua: &Lua,
+    r: Req,
+    phase: Phase,
+    ctx: &RequestCtx,
+    mut co: usize,
+    mut args: MultiValue,
+) -> Outcome {
     loop {
-        let thread: mlua::Thread = match ctx.cos.borrow().get(co).map(|c| lua.registry_value(&c.thread)) {
+        let thread: mlua::Thread = match ctx
+            .cos
+            .borrow()
+            .get(co)
+            .map(|c| lua.registry_value(&c.thread))
+        {
             Some(Ok(t)) => t,
             _ => return Outcome::Failed,
         };
@@ -238,7 +283,11 @@ fn drive(lua: &Lua, r: Req, phase: Phase, ctx: &RequestCtx, mut co: usize, mut a
             Stop::WaitThreads => None,
             Stop::Spawn(child) => {
                 set_state(ctx, co, CoState::SpawnPending(child));
-                let start = ctx.cos.borrow_mut().get_mut(child).and_then(|c| c.start.take());
+                let start = ctx
+                    .cos
+                    .borrow_mut()
+                    .get_mut(child)
+                    .and_then(|c| c.start.take());
                 Some((child, start.unwrap_or_default()))
             }
             Stop::Exit | Stop::Exec => {
@@ -263,7 +312,11 @@ fn drive(lua: &Lua, r: Req, phase: Phase, ctx: &RequestCtx, mut co: usize, mut a
                     return Outcome::Failed;
                 }
                 log_aborted(r, "user", &report);
-                let msg = report.split_once("\nstack traceback:").map(|(m, _)| m).unwrap_or(&report).to_string();
+                let msg = report
+                    .split_once("\nstack traceback:")
+                    .map(|(m, _)| m)
+                    .unwrap_or(&report)
+                    .to_string();
                 let mut err = MultiValue::new();
                 if let Ok(s) = lua.create_string(msg) {
                     err.push_back(Value::String(s));
@@ -319,7 +372,13 @@ fn entry_ended(ctx: &RequestCtx, outcome: Outcome) -> Option<(usize, MultiValue)
 
 /// A light thread ended: its parent continues if it was waiting for it
 /// (spawn or ngx.thread.wait); otherwise the results wait for a later wait.
-fn thread_ended(lua: &Lua, ctx: &RequestCtx, co: usize, ok: bool, values: MultiValue) -> Option<(usize, MultiValue)> {
+fn thread_ended(
+    lua: &Lua,
+    ctx: &RequestCtx,
+    co: usize,
+    ok: bool,
+    values: MultiValue,
+) -> Option<(usize, MultiValue)> {
     let mut cos = ctx.cos.borrow_mut();
     let parent = cos.get(co)?.parent;
     let parent_state = cos.get(parent)?.state.clone();
@@ -361,13 +420,21 @@ fn stash(lua: &Lua, ok: bool, values: MultiValue) -> Option<(bool, mlua::Registr
 
 /// The values a finished thread returned (see [`stash`]).
 pub fn unstash(lua: &Lua, key: &mlua::RegistryKey) -> MultiValue {
-    let Ok(t) = lua.registry_value::<mlua::Table>(key) else { return MultiValue::new() };
+    let Ok(t) = lua.registry_value::<mlua::Table>(key) else {
+        return MultiValue::new();
+    };
     let n: usize = t.raw_get("n").unwrap_or(0);
-    (1..=n).map(|i| t.raw_get::<Value>(i).unwrap_or(Value::Nil)).collect()
+    (1..=n)
+        .map(|i| t.raw_get::<Value>(i).unwrap_or(Value::Nil))
+        .collect()
 }
 
 fn threads_alive(ctx: &RequestCtx) -> bool {
-    ctx.cos.borrow().iter().skip(1).any(|c| !matches!(c.state, CoState::Dead { .. }))
+    ctx.cos
+        .borrow()
+        .iter()
+        .skip(1)
+        .any(|c| !matches!(c.state, CoState::Dead { .. }))
 }
 
 /// The handler is over (exit, exec, error, or all threads done): forget
@@ -395,7 +462,13 @@ pub fn kill_thread(ctx: &RequestCtx, co: usize) {
 /// Runs `f` to completion without a coroutine (phases that may not yield:
 /// init, init_worker, set, log, filters). Returns the error text with a
 /// traceback on failure.
-pub fn call(lua: &Lua, frame: Option<Frame>, bare: Option<Phase>, f: &Function, args: MultiValue) -> Result<MultiValue, String> {
+pub fn call(
+    lua: &Lua,
+    frame: Option<Frame>,
+    bare: Option<Phase>,
+    f: &Function,
+    args: MultiValue,
+) -> Result<MultiValue, String> {
     let _frame = frame.map(|fr| push_frame(lua, fr));
     if let Some(c) = lua.app_data_ref::<Current>() {
         c.set_bare(bare);
@@ -409,7 +482,8 @@ pub fn call(lua: &Lua, frame: Option<Frame>, bare: Option<Phase>, f: &Function, 
                 .set_name("=pcall_tb")
                 .eval()
                 .map_err(crate::vm::lua_message)?;
-            lua.set_named_registry_value("ngx_lua_rs.pcall_tb", &f).map_err(crate::vm::lua_message)?;
+            lua.set_named_registry_value("ngx_lua_rs.pcall_tb", &f)
+                .map_err(crate::vm::lua_message)?;
             f
         }
     };
@@ -445,7 +519,10 @@ impl Waiter {
     pub fn current(lua: &Lua) -> Option<Waiter> {
         let f = lua.app_data_ref::<Current>()?.top()?;
         let ctx = RequestCtx::get(f.req)?;
-        Some(Waiter { req: f.req, co: ctx.cur_co.get() })
+        Some(Waiter {
+            req: f.req,
+            co: ctx.cur_co.get(),
+        })
     }
 
     /// Resumes the waiting coroutine with `args` (what its shim's yield

@@ -59,7 +59,12 @@ impl LuaVm {
     /// Compiles inline code; returns the slot to run it from. The error is
     /// Lua's message (it names the chunk and line).
     pub fn compile_inline(&self, code: &[u8], chunkname: &str) -> Result<usize, String> {
-        let f = self.lua.load(code).set_name(chunkname).into_function().map_err(lua_message)?;
+        let f = self
+            .lua
+            .load(code)
+            .set_name(chunkname)
+            .into_function()
+            .map_err(lua_message)?;
         let mut inline = self.inline.borrow_mut();
         inline.push(f);
         Ok(inline.len() - 1)
@@ -92,7 +97,10 @@ impl LuaVm {
             .load(&code[..])
             .set_name(format!("@{shown}"))
             .into_function()
-            .map_err(|e| LoadError { msg: lua_message(e), not_found: false })?;
+            .map_err(|e| LoadError {
+                msg: lua_message(e),
+                not_found: false,
+            })?;
         if cache {
             self.files.borrow_mut().insert(path.to_vec(), f.clone());
         }
@@ -106,7 +114,11 @@ impl LuaVm {
         let loaded: Table = self.lua.globals().get::<Table>("package")?.get("loaded")?;
         let mut baseline = self.baseline_modules.borrow_mut();
         let Some(keep) = baseline.as_ref() else {
-            let keys = loaded.pairs::<mlua::LuaString, mlua::Value>().filter_map(|kv| kv.ok()).map(|(k, _)| k.as_bytes().to_vec()).collect();
+            let keys = loaded
+                .pairs::<mlua::LuaString, mlua::Value>()
+                .filter_map(|kv| kv.ok())
+                .map(|(k, _)| k.as_bytes().to_vec())
+                .collect();
             *baseline = Some(keys);
             return Ok(());
         };
@@ -123,7 +135,12 @@ impl LuaVm {
     }
 
     /// Applies `lua_package_path` / `lua_package_cpath`.
-    pub fn set_package_paths(&self, path: Option<&[u8]>, cpath: Option<&[u8]>, prefix: &[u8]) -> mlua::Result<()> {
+    pub fn set_package_paths(
+        &self,
+        path: Option<&[u8]>,
+        cpath: Option<&[u8]>,
+        prefix: &[u8],
+    ) -> mlua::Result<()> {
         let package: Table = self.lua.globals().get("package")?;
         for (key, value) in [("path", path), ("cpath", cpath)] {
             if let Some(v) = value {
@@ -138,7 +155,10 @@ impl LuaVm {
 
 /// Makes coroutine.resume/wrap pass scheduler waits up (lualib/coroutine.lua).
 fn install_coroutine_wrappers(lua: &Lua) -> mlua::Result<()> {
-    let chunk = lua.load(include_str!("../../lualib/coroutine.lua")).set_name("=ngx_lua_rs.coroutine").into_function()?;
+    let chunk = lua
+        .load(include_str!("../../lualib/coroutine.lua"))
+        .set_name("=ngx_lua_rs.coroutine")
+        .into_function()?;
     chunk.call::<()>((
         crate::sched::wait_marker(),
         crate::sched::exit_marker(),

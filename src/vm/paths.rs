@@ -17,7 +17,11 @@ pub const SYSTEM_CPATH: &str = "/usr/lib/lua/5.1/?.so";
 pub fn expand_package_path(configured: &[u8], default: &[u8], prefix: &[u8]) -> Vec<u8> {
     // The prefix keeps its trailing slash: upstream users write
     // "$prefix/lib/?.lua" as well as "${prefix}lib/?.lua".
-    let with_prefix = replace(&replace(configured, b"${prefix}", prefix), b"$prefix", prefix);
+    let with_prefix = replace(
+        &replace(configured, b"${prefix}", prefix),
+        b"$prefix",
+        prefix,
+    );
     let mut middle = b";".to_vec();
     middle.extend_from_slice(default);
     middle.push(b';');
@@ -45,8 +49,17 @@ mod tests {
 
     #[test]
     fn default_and_prefix() {
-        assert_eq!(expand_package_path(b"/a/?.lua;;", b"./?.lua", b"/p/"), b"/a/?.lua;./?.lua;".to_vec());
-        assert_eq!(expand_package_path(b"$prefix/lib/?.lua", b"x", b"/p/"), b"/p//lib/?.lua".to_vec());
-        assert_eq!(expand_package_path(b"${prefix}lib/?.lua", b"x", b"/p/"), b"/p/lib/?.lua".to_vec());
+        assert_eq!(
+            expand_package_path(b"/a/?.lua;;", b"./?.lua", b"/p/"),
+            b"/a/?.lua;./?.lua;".to_vec()
+        );
+        assert_eq!(
+            expand_package_path(b"$prefix/lib/?.lua", b"x", b"/p/"),
+            b"/p//lib/?.lua".to_vec()
+        );
+        assert_eq!(
+            expand_package_path(b"${prefix}lib/?.lua", b"x", b"/p/"),
+            b"/p/lib/?.lua".to_vec()
+        );
     }
 }

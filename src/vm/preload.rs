@@ -10,18 +10,27 @@ const MODULES: &[(&str, &str)] = &[("resty.core", include_str!("../../lualib/res
 type RustModule = fn(&Lua) -> mlua::Result<Table>;
 
 /// (module name, builder) for modules implemented in Rust.
-const RUST_MODULES: &[(&str, RustModule)] = &[("cjson", crate::cjson::module), ("cjson.safe", crate::cjson::safe_module)];
+const RUST_MODULES: &[(&str, RustModule)] = &[
+    ("cjson", crate::cjson::module),
+    ("cjson.safe", crate::cjson::safe_module),
+];
 
 pub fn install(lua: &Lua) -> mlua::Result<()> {
     let package: Table = lua.globals().get("package")?;
     let preload: Table = package.get("preload")?;
     for (name, src) in MODULES {
-        let chunk = lua.load(*src).set_name(format!("={name}")).into_function()?;
+        let chunk = lua
+            .load(*src)
+            .set_name(format!("={name}"))
+            .into_function()?;
         preload.set(*name, chunk)?;
     }
     for (name, build) in RUST_MODULES {
         let build = *build;
-        preload.set(*name, lua.create_function(move |lua, _: mlua::MultiValue| build(lua))?)?;
+        preload.set(
+            *name,
+            lua.create_function(move |lua, _: mlua::MultiValue| build(lua))?,
+        )?;
     }
     Ok(())
 }
