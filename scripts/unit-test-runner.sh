@@ -6,7 +6,7 @@
 set -euo pipefail
 bin=$1
 shift
-syms=$(nm -u "$bin" 2>/dev/null | awk '{print $2}' | grep -E '^(ngx_|nginx_)' || true)
+syms=$(nm -u "$bin" 2>/dev/null | awk '{print $2}' | grep -E '^(ngx_|nginx_|SSL_|X509_|OPENSSL_|ERR_|EVP_)' || true)
 if [ -z "$syms" ]; then
   exec "$bin" "$@"
 fi

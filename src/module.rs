@@ -2,6 +2,9 @@
 //! (phase handler registration) and process hooks. Conf lookups live here
 //! because they need the module's index.
 
+// These wrappers take nginx's raw pointers by design: request and cycle pointers are the live ones nginx passes to our hooks.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
 use std::ffi::{c_char, c_void};
 use std::ptr::{self, addr_of, addr_of_mut};
 
@@ -38,8 +41,8 @@ static NGX_HTTP_LUA_RS_MODULE_CTX: ngx_http_module_t = ngx_http_module_t {
 #[cfg_attr(not(feature = "export-modules"), no_mangle)]
 pub static mut ngx_http_lua_rs_module: ngx_module_t = ngx_module_t {
     ctx: addr_of!(NGX_HTTP_LUA_RS_MODULE_CTX) as *mut c_void,
-    // SAFETY: only the address of the static table is taken.
-    commands: unsafe { addr_of_mut!(directives::COMMANDS) as *mut _ },
+    // Only the address of the static table is taken.
+    commands: addr_of_mut!(directives::COMMANDS) as *mut _,
     type_: NGX_HTTP_MODULE as ngx_uint_t,
     init_process: Some(init_process),
     exit_process: Some(exit_process),
@@ -108,7 +111,10 @@ unsafe extern "C" fn merge_loc_conf(
     })
 }
 
-/// The http main conf being configured.
+/// The http main conf being configured. (The conf lives in nginx's cycle
+/// pool, not in `cf`; configuration is single-threaded and no two of these
+/// borrows are held at once.)
+#[allow(clippy::mut_from_ref)]
 pub fn main_conf_mut(cf: &Conf) -> &mut MainConf {
     // SAFETY: directives of this module run inside `http {}`, where cf->ctx is
     // an ngx_http_conf_ctx_t and our main conf slot was filled by create_main_conf.
@@ -120,6 +126,7 @@ pub fn main_conf_mut(cf: &Conf) -> &mut MainConf {
 
 /// The server conf of the block being configured (inside `upstream {}`:
 /// the upstream's own, which the balancer reads back per request).
+#[allow(clippy::mut_from_ref)]
 pub fn srv_conf_mut(cf: &Conf) -> &mut SrvConf {
     // SAFETY: as in main_conf_mut; srv_conf exists in server and upstream blocks.
     unsafe {
@@ -129,6 +136,7 @@ pub fn srv_conf_mut(cf: &Conf) -> &mut SrvConf {
 }
 
 /// The location conf of the block being configured.
+#[allow(clippy::mut_from_ref)]
 pub fn loc_conf_mut(cf: &Conf) -> &mut LocConf {
     // SAFETY: as in main_conf_mut; loc_conf exists in http, server and location blocks.
     unsafe {

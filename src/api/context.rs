@@ -151,7 +151,7 @@ pub fn phase(lua: &Lua) -> Option<Phase> {
 
 /// The current request frame, refusing with upstream's messages when there is
 /// no request or the phase is not in `allowed`.
-pub fn frame(lua: &Lua, allowed: Ctx) -> ApiResult<Frame> {
+pub(crate) fn frame(lua: &Lua, allowed: Ctx) -> ApiResult<Frame> {
     let top = lua.app_data_ref::<Current>().and_then(|c| c.top());
     match top {
         None => match phase(lua) {
@@ -170,7 +170,7 @@ pub fn frame(lua: &Lua, allowed: Ctx) -> ApiResult<Frame> {
 }
 
 /// Refuses unless the code runs in one of `allowed` (for APIs that need no request).
-pub fn check(lua: &Lua, allowed: Ctx) -> ApiResult<()> {
+pub(crate) fn check(lua: &Lua, allowed: Ctx) -> ApiResult<()> {
     match phase(lua) {
         Some(p) if !allowed.contains(p) => raise(format!(
             "API disabled in the context of {}",

@@ -67,7 +67,7 @@ fn push_arg(lua: &Lua, out: &mut Vec<u8>, v: &Value, n: usize) -> ApiResult<()> 
                 ));
             }
             let tostring: mlua::Function = lua.globals().get("tostring")?;
-            let s: mlua::String = tostring.call(v.clone())?;
+            let s: mlua::LuaString = tostring.call(v.clone())?;
             out.extend_from_slice(&s.as_bytes());
         }
         other => {

@@ -49,22 +49,26 @@ pub fn send_header_if_needed(r: Req, ctx: &RequestCtx) -> ngx_int_t {
     r.send_header()
 }
 
+/// The output filter chain failed (nginx has logged why).
+#[derive(Debug)]
+pub struct OutputError;
+
 /// Ends the response: header if needed, then the last buffer (once).
-pub fn send_eof(r: Req, ctx: &RequestCtx) -> Result<(), ()> {
+pub fn send_eof(r: Req, ctx: &RequestCtx) -> Result<(), OutputError> {
     // After ngx.req.socket(true) the connection is the handler's own.
     if ctx.eof.get() || ctx.raw_socket.get() {
         return Ok(());
     }
     let rc = send_header_if_needed(r, ctx);
     if rc == NGX_ERROR || rc > NGX_OK {
-        return Err(());
+        return Err(OutputError);
     }
     ctx.eof.set(true);
     if r.header_only() {
         return Ok(());
     }
     match r.send_buf(&[], true, false) {
-        NGX_ERROR => Err(()),
+        NGX_ERROR => Err(OutputError),
         _ => Ok(()),
     }
 }
@@ -262,7 +266,7 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
         }
         match send_eof(f.req, ctx) {
             Ok(()) => ok1(lua),
-            Err(()) => fail(lua, "nginx output filter error"),
+            Err(OutputError) => fail(lua, "nginx output filter error"),
         }
     })?;
     Ok(())

@@ -613,6 +613,9 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
     ))
 }
 
+/// nginx's NGX_HTTP_VERSION_30 (nginx >= 1.25 defines it; older headers do not).
+const HTTP_VERSION_30: u32 = 3000;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -627,6 +630,3 @@ mod tests {
         assert_eq!(escape_args(b"a b\r\n=c&d"), b"a%20b%0D%0A=c&d");
     }
 }
-
-/// nginx's NGX_HTTP_VERSION_30 (nginx >= 1.25 defines it; older headers do not).
-const HTTP_VERSION_30: u32 = 3000;

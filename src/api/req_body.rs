@@ -151,7 +151,7 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
         if !f.req.is_main() {
             return raise("set_body_data is not allowed in subrequests");
         }
-        body::set_data(f.req, &bytes).or_else(|e| raise(e))
+        body::set_data(f.req, &bytes).or_else(raise)
     })?;
     set(lua, &req, "get_body_file", |lua, ()| {
         let f = frame(lua, BODY_FILE_CTX)?;

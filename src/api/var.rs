@@ -42,13 +42,7 @@ fn set(lua: &Lua, (_t, key, value): (Table, Value, Value)) -> ApiResult<()> {
         Value::Nil => None,
         Value::String(s) => Some(s.as_bytes().to_vec()),
         Value::Integer(_) | Value::Number(_) => Some(value.to_string()?.into_bytes()),
-        Value::Boolean(_)
-        | Value::Table(_)
-        | Value::Function(_)
-        | Value::UserData(_)
-        | Value::LightUserData(_)
-        | Value::Thread(_)
-        | _ => return raise(format!("bad variable value type: {}", value.type_name())),
+        _ => return raise(format!("bad variable value type: {}", value.type_name())),
     };
     let shown = String::from_utf8_lossy(&name);
     match variables::set(f.req, &name, v.as_deref()) {

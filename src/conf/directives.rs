@@ -137,8 +137,7 @@ macro_rules! setter {
             _conf: *mut c_void,
         ) -> *mut c_char {
             // SAFETY: nginx calls directive setters with a live cf and cmd.
-            let (cf, post) = unsafe { (Conf::new(cf), (*cmd).post) };
-            let log = unsafe { (*cf.raw()).log };
+            let (cf, post, log) = unsafe { (Conf::new(cf), (*cmd).post, (*cf).log) };
             crate::ffi::guard(log, NGX_CONF_ERROR, || {
                 let r = $body(&cf, post);
                 conf_result(&cf, r)

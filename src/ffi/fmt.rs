@@ -39,7 +39,7 @@ mod tests {
     fn like_lua() {
         assert_eq!(f(3.0), "3");
         assert_eq!(f(-2.0), "-2");
-        assert_eq!(f(3.14), "3.14");
+        assert_eq!(f(2.5), "2.5");
         assert_eq!(f(1e100), "1e+100");
         assert_eq!(f(0.1), "0.1");
         assert_eq!(f(f64::INFINITY), "inf");

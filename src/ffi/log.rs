@@ -1,5 +1,8 @@
 //! Writing to nginx's error log from Rust strings.
 
+// These wrappers take nginx's raw pointers by design: log pointers come from nginx (request, connection or cycle logs) and are live for the call.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
 use nginx_sys::{ngx_log_error_core, ngx_log_t, ngx_uint_t};
 
 /// Logs `msg` at `level` (an NGX_LOG_* value) if the log accepts that level.

@@ -49,8 +49,8 @@ unsafe fn walk(
     if depth > MAX_DEPTH {
         return Err("nested table too deep".into());
     }
-    // SAFETY (whole body): `idx` is an absolute index of a table on the
-    // stack; every push is popped before returning.
+    // SAFETY: `idx` is an absolute index of a table on the stack; every push
+    // below is popped before returning; see `flatten` for why nothing raises.
     unsafe {
         if ffi::lua_checkstack(l, 3) == 0 {
             return Err("stack overflow".into());

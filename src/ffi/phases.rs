@@ -2,6 +2,9 @@
 //! access_by_lua at the *end* of their phases (after ngx_http_rewrite_module's
 //! `set`/`rewrite`, after allow/deny), unless `*_no_postpone` is on.
 
+// These wrappers take nginx's raw pointers by design: the cycle pointer is the live cycle nginx passes to init_process.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
 use nginx_sys::{
     ngx_cycle_t, ngx_http_conf_ctx_t, ngx_http_core_main_conf_t, ngx_http_core_module,
     ngx_http_handler_pt, ngx_http_module,

@@ -1056,6 +1056,9 @@ pub fn set_header(
     }
 }
 
+/// nginx's NGX_HTTP_VERSION_30 (nginx >= 1.25 defines it; older headers do not).
+const HTTP_VERSION_30: u32 = 3000;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1123,6 +1126,3 @@ mod tests {
         assert!(browser_bits(b"Opera/9.80")[2]);
     }
 }
-
-/// nginx's NGX_HTTP_VERSION_30 (nginx >= 1.25 defines it; older headers do not).
-const HTTP_VERSION_30: u32 = 3000;

@@ -215,8 +215,9 @@ impl Req {
     }
 
     pub fn run_posted_requests(self) {
+        let c = r!(self).connection;
         // SAFETY: the connection outlives the call.
-        unsafe { ngx_http_run_posted_requests(r!(self).connection) }
+        unsafe { ngx_http_run_posted_requests(c) }
     }
 
     pub fn main_count_inc(self) {

@@ -3,6 +3,9 @@
 //! `ngx_http_script_set_var_code` stores it in the variable. That keeps
 //! set_by_lua in order with `set`, `if` and `rewrite` in the same location.
 
+// These wrappers take nginx's raw pointers by design: pointers here are the request and compiled values nginx hands to script codes, live for the call.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
 use std::mem::size_of;
 
 use nginx_sys::{
@@ -88,7 +91,7 @@ unsafe extern "C" fn empty_var(
     unsafe {
         *v = std::mem::zeroed();
         (*v).set_valid(1);
-        (*v).data = b"\0".as_ptr() as *mut u8;
+        (*v).data = c"".as_ptr() as *mut u8;
     }
     nginx_sys::NGX_OK as ngx_int_t
 }

@@ -27,13 +27,8 @@ pub fn get<'a>(r: Req, name: &[u8]) -> Option<&'a [u8]> {
     // pool (or static memory) for the rest of the request.
     unsafe {
         let v = ngx_http_get_variable(r.raw(), &mut lname, key);
-        if v.is_null()
-            || (*v).not_found() != 0
-            || (*v).valid() == 0 && (*v).len() == 0 && (*v).data.is_null()
-        {
-            if v.is_null() || (*v).not_found() != 0 {
-                return None;
-            }
+        if v.is_null() || (*v).not_found() != 0 {
+            return None;
         }
         let len = (*v).len() as usize;
         if len == 0 {

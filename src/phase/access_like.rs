@@ -48,9 +48,8 @@ pub fn run(r: Req, phase: Phase) -> ngx_int_t {
         sched::resume(&vm.lua, r, ctx.resume_co.get(), args)
     } else {
         if lcf.need_request_body() && !ctx.body_read.get() {
-            match crate::api::req_body::read_for_phase(r, ctx) {
-                Some(rc) => return rc,
-                None => {}
+            if let Some(rc) = crate::api::req_body::read_for_phase(r, ctx) {
+                return rc;
             }
         }
         let f = match load(vm, r, handler) {

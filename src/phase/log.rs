@@ -9,6 +9,8 @@ use crate::ffi::request::Req;
 use crate::module;
 use crate::sched;
 
+/// # Safety
+/// nginx calls it with a live request.
 pub unsafe extern "C" fn handler(r: *mut ngx_http_request_t) -> ngx_int_t {
     // SAFETY: nginx calls phase handlers with a live request.
     let Some(req) = (unsafe { Req::from_raw(r) }) else {

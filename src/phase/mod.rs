@@ -152,7 +152,7 @@ fn exit_rc(r: Req, ctx: &RequestCtx, phase: Phase, code: ngx_int_t) -> ngx_int_t
 fn eof_rc(r: Req, ctx: &RequestCtx) -> ngx_int_t {
     match output::send_eof(r, ctx) {
         Ok(()) => OK,
-        Err(()) => ERROR,
+        Err(output::OutputError) => ERROR,
     }
 }
 

@@ -15,9 +15,8 @@ pub struct Timer {
 impl Default for Timer {
     fn default() -> Self {
         // SAFETY: an all-zero ngx_event_t is nginx's idle event (as ngx_pcalloc gives).
-        Timer {
-            ev: Box::new(unsafe { std::mem::zeroed() }),
-        }
+        let ev = unsafe { std::mem::zeroed() };
+        Timer { ev: Box::new(ev) }
     }
 }
 
