@@ -117,10 +117,16 @@ GET /t
             dogs:rpush("list", "item")
             ngx.say("before: gen ", generation)
             os.execute("kill -HUP $(ps -o ppid= -p $PPID)")
-            ngx.sleep(1)
-            local f = io.popen("curl -s http://127.0.0.1:" .. ngx.var.server_port .. "/check")
-            ngx.print(f:read("*a"))
-            f:close()
+            -- poll until a worker of the new generation answers (slow machines)
+            local out
+            for _ = 1, 40 do
+                ngx.sleep(0.25)
+                local f = io.popen("curl -s http://127.0.0.1:" .. ngx.var.server_port .. "/check")
+                out = f:read("*a")
+                f:close()
+                if out:find("gen 2", 1, true) then break end
+            end
+            ngx.print(out)
         }
     }
     location = /check {
@@ -155,10 +161,16 @@ after: gen 2 2 across reloads item
             local conf = ngx.config.prefix() .. "conf/nginx.conf"
             os.execute("sed -i 's/lua_shared_dict dogs 1m;/lua_shared_dict dogs 2m;/' " .. conf)
             os.execute("kill -HUP $(ps -o ppid= -p $PPID)")
-            ngx.sleep(1)
-            local f = io.popen("curl -s http://127.0.0.1:" .. ngx.var.server_port .. "/check")
-            ngx.print(f:read("*a"))
-            f:close()
+            -- poll until a worker of the new generation answers (slow machines)
+            local out
+            for _ = 1, 40 do
+                ngx.sleep(0.25)
+                local f = io.popen("curl -s http://127.0.0.1:" .. ngx.var.server_port .. "/check")
+                out = f:read("*a")
+                f:close()
+                if out:find("2097152", 1, true) then break end
+            end
+            ngx.print(out)
         }
     }
     location = /check {

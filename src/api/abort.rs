@@ -42,7 +42,9 @@ pub fn client_read(r: Req, ctx: &RequestCtx) {
         None if ctx.on_abort_set.get() => {}
         None => {
             downstream::set_error(r);
-            sched::abandon(ctx);
+            if let Some(vm) = crate::phase::request_vm(r) {
+                sched::abandon(&vm.lua, ctx);
+            }
             r.finalize(CLIENT_CLOSED);
         }
         Some((key, parent)) => {

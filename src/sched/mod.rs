@@ -71,18 +71,34 @@ fn failed_marker() -> LightUserData {
 
 /// The body of every scheduler-level coroutine (lualib/entry.lua), built
 /// once per VM.
-pub(crate) fn entry_trampoline(lua: &Lua) -> mlua::Result<Function> {
-    const KEY: &str = "ngx_lua_rs.entry";
-    if let Ok(f) = lua.named_registry_value::<Function>(KEY) {
-        return Ok(f);
+fn entry_trampoline(lua: &Lua) -> mlua::Result<Function> {
+    if let Some(c) = lua.app_data_ref::<ThreadCache>() {
+        return Ok(c.entry.clone());
     }
     let chunk = lua
         .load(include_str!("../../lualib/entry.lua"))
         .set_name("=ngx_lua_rs.entry")
         .into_function()?;
-    let f: Function = chunk.call(failed_marker())?;
-    lua.set_named_registry_value(KEY, &f)?;
-    Ok(f)
+    chunk.call(failed_marker())
+}
+
+/// How many finished coroutines a VM keeps for reuse (as upstream's
+/// lua_thread_cache_max_entries default).
+const THREAD_CACHE_MAX: usize = 1024;
+
+/// Per-VM: the entry trampoline, and finished coroutines kept for reuse
+/// (creating a coroutine per handler run was a tenth of a hello-world
+/// request's cost).
+pub struct ThreadCache {
+    entry: Function,
+    free: std::cell::RefCell<Vec<mlua::RegistryKey>>,
+}
+
+/// Sets up the VM's thread cache (once, when the VM is created).
+pub fn install(lua: &Lua) -> mlua::Result<()> {
+    let entry = entry_trampoline(lua)?;
+    lua.set_app_data(ThreadCache { entry, free: Default::default() });
+    Ok(())
 }
 
 /// Logs an aborted entry or user coroutine in lua-nginx-module's layout;
@@ -166,10 +182,23 @@ pub fn new_slot(
     state: CoState,
     start: Option<MultiValue>,
 ) -> mlua::Result<CoSlot> {
-    let thread = lua.create_thread(entry_trampoline(lua)?)?;
-    let thread_ptr = thread.to_pointer() as usize;
+    let cache = lua.app_data_ref::<ThreadCache>();
+    let reused = cache.as_ref().and_then(|c| c.free.borrow_mut().pop());
+    let (key, thread_ptr) = match reused {
+        Some(key) => {
+            let thread: mlua::Thread = lua.registry_value(&key)?;
+            thread.reset(entry_trampoline(lua)?)?;
+            let p = thread.to_pointer() as usize;
+            (key, p)
+        }
+        None => {
+            let thread = lua.create_thread(entry_trampoline(lua)?)?;
+            let p = thread.to_pointer() as usize;
+            (lua.create_registry_value(thread)?, p)
+        }
+    };
     Ok(CoSlot {
-        thread: lua.create_registry_value(thread)?,
+        thread: key,
         thread_ptr,
         parent,
         state,
@@ -295,7 +324,7 @@ fn drive(
                     Stop::Exec => Outcome::Exec,
                     _ => Outcome::Exited(ctx.exit_code.get().unwrap_or(0)),
                 };
-                finish_all(ctx);
+                finish_all(lua, ctx);
                 return outcome;
             }
             Stop::Finished(values) => {
@@ -308,7 +337,7 @@ fn drive(
             Stop::Failed(report) => {
                 if co == 0 {
                     log_aborted(r, "entry", &report);
-                    finish_all(ctx);
+                    finish_all(lua, ctx);
                     return Outcome::Failed;
                 }
                 log_aborted(r, "user", &report);
@@ -333,7 +362,7 @@ fn drive(
             None => {
                 return match ctx.entry_outcome.get() {
                     Some(outcome) if !threads_alive(ctx) => {
-                        finish_all(ctx);
+                        finish_all(lua, ctx);
                         outcome
                     }
                     _ => Outcome::Yielded,
@@ -439,15 +468,27 @@ fn threads_alive(ctx: &RequestCtx) -> bool {
 
 /// The handler is over (exit, exec, error, or all threads done): forget
 /// every coroutine, cancelling their timers.
-fn finish_all(ctx: &RequestCtx) {
+fn finish_all(lua: &Lua, ctx: &RequestCtx) {
     let cos = std::mem::take(&mut *ctx.cos.borrow_mut());
-    drop(cos);
+    let Some(cache) = lua.app_data_ref::<ThreadCache>() else { return };
+    let mut free = cache.free.borrow_mut();
+    for slot in cos {
+        // Only coroutines that returned can be reset; one left suspended
+        // (ngx.exit in a thread, a killed thread) is dropped.
+        let done = lua
+            .registry_value::<mlua::Thread>(&slot.thread)
+            .map(|t| t.status() == ThreadStatus::Finished)
+            .unwrap_or(false);
+        if done && free.len() < THREAD_CACHE_MAX {
+            free.push(slot.thread);
+        }
+    }
 }
 
 /// The request is being aborted (the client went away): its coroutines
 /// are dropped and never resumed.
-pub fn abandon(ctx: &RequestCtx) {
-    finish_all(ctx);
+pub fn abandon(lua: &Lua, ctx: &RequestCtx) {
+    finish_all(lua, ctx);
 }
 
 /// Marks light thread `co` (and its sleep timer) dead; for ngx.thread.kill.

@@ -45,6 +45,7 @@ impl LuaVm {
         let ngx = lua.create_table()?;
         lua.globals().raw_set("ngx", &ngx)?;
         api::inject_all(&lua, &ngx)?;
+        crate::sched::install(&lua)?;
         preload::install(&lua)?;
         add_system_paths(&lua)?;
         install_coroutine_wrappers(&lua)?;
