@@ -11,6 +11,9 @@ bash scripts/install-deps.sh
 echo "== cargo test (unit tests)"
 cargo test --release --features vendored --lib
 
+echo "== fuzz: cjson's JSON reader, bounded"
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
+
 echo "== build: vendored nginx 1.28 + module"
 bash nginx-src/vendored.sh
 
