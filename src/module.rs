@@ -150,7 +150,9 @@ pub fn vm(main: &mut MainConf) -> mlua::Result<&LuaVm> {
     if main.vm.is_none() {
         main.vm = Some(LuaVm::new()?);
     }
-    main.vm.as_ref().ok_or_else(|| mlua::Error::runtime("no Lua VM"))
+    main.vm
+        .as_ref()
+        .ok_or_else(|| mlua::Error::runtime("no Lua VM"))
 }
 
 /// Makes this location's content handler ours (content_by_lua*).

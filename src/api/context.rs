@@ -125,10 +125,13 @@ pub struct Current {
 impl Current {
     pub fn push(&self, f: Frame) {
         self.frames.borrow_mut().push(f);
+        TOP.set(Some(f));
     }
 
     pub fn pop(&self) {
-        self.frames.borrow_mut().pop();
+        let mut frames = self.frames.borrow_mut();
+        frames.pop();
+        TOP.set(frames.last().copied());
     }
 
     pub fn top(&self) -> Option<Frame> {
@@ -142,6 +145,18 @@ impl Current {
     pub fn phase(&self) -> Option<Phase> {
         self.top().map(|f| f.phase).or(self.bare.get())
     }
+}
+
+thread_local! {
+    /// The top frame, mirrored for our exported C functions that Lua calls
+    /// through LuaJIT's FFI (they get no Lua state). Workers are
+    /// single-threaded; this is only ever read on the thread that runs Lua.
+    static TOP: std::cell::Cell<Option<Frame>> = const { std::cell::Cell::new(None) };
+}
+
+/// The current request frame, for FFI fast paths.
+pub fn top_frame() -> Option<Frame> {
+    TOP.get()
 }
 
 /// The phase Lua code runs in right now, if any.

@@ -113,6 +113,47 @@ fn output(lua: &Lua, args: MultiValue, newline: bool, name: &str) -> ApiResult<M
 
 const RAW: &str = "raw request socket acquired";
 
+/// What the FFI fast path of ngx.say/print did (see lualib/output.lua).
+pub(crate) enum Fast {
+    /// Sent.
+    Done,
+    /// Not attempted: the Lua side takes the full path, which gives the
+    /// right error or refusal.
+    Declined,
+    /// The output filters failed.
+    FilterError,
+}
+
+/// ngx.say/print of one string, for the common case, without mlua's
+/// callback machinery; anything unusual is declined to the full path.
+pub(crate) fn fast_output(data: &[u8], newline: bool) -> Fast {
+    let Some(f) = super::context::top_frame() else {
+        return Fast::Declined;
+    };
+    if !OUTPUT.contains(f.phase) {
+        return Fast::Declined;
+    }
+    let r = f.req;
+    let Some(ctx) = RequestCtx::get(r) else {
+        return Fast::Declined;
+    };
+    if ctx.raw_socket.get() || ctx.eof.get() || r.header_only() {
+        return Fast::Declined;
+    }
+    let rc = send_header_if_needed(r, ctx);
+    if rc == NGX_ERROR || rc > NGX_OK {
+        return Fast::FilterError;
+    }
+    if r.header_only() {
+        return Fast::Done;
+    }
+    let tail: &[u8] = if newline { b"\n" } else { b"" };
+    match r.send_parts(data, tail) {
+        NGX_ERROR => Fast::FilterError,
+        _ => Fast::Done,
+    }
+}
+
 /// ngx.flush(wait?): sends what is buffered; with `wait` and output the
 /// client has not taken yet, returns the wait marker and lualib/flush.lua
 /// yields until [`flush_event`] wakes it (or send_timeout expires).
@@ -222,12 +263,15 @@ fn fail(lua: &Lua, msg: &str) -> ApiResult<MultiValue> {
 }
 
 pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
-    set(lua, ngx, "say", |lua, args: MultiValue| {
-        output(lua, args, true, "say")
-    })?;
-    set(lua, ngx, "print", |lua, args: MultiValue| {
+    let say = super::function(lua, |lua, args: MultiValue| output(lua, args, true, "say"))?;
+    let print = super::function(lua, |lua, args: MultiValue| {
         output(lua, args, false, "print")
     })?;
+    let shim: mlua::Function = lua
+        .load(include_str!("../../lualib/output.lua"))
+        .set_name("=ngx_lua_rs.output")
+        .into_function()?;
+    shim.call::<()>((say, print))?;
     set(lua, ngx, "send_headers", |lua, _: MultiValue| {
         let f = frame(lua, OUTPUT)?;
         let Some(ctx) = RequestCtx::get(f.req) else {

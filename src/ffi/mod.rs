@@ -11,6 +11,7 @@ pub mod fmt;
 pub mod headers;
 pub mod log;
 pub mod lua_table;
+pub mod output;
 pub mod pcre;
 pub mod phases;
 pub mod process;

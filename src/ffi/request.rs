@@ -190,6 +190,34 @@ impl Req {
         }
     }
 
+    /// Sends `data` followed by `tail` as one buffer through the output
+    /// filters (ngx.say's text and newline, without joining them first).
+    pub fn send_parts(self, data: &[u8], tail: &[u8]) -> ngx_int_t {
+        let len = data.len() + tail.len();
+        if len == 0 {
+            return nginx_sys::NGX_OK as ngx_int_t;
+        }
+        // SAFETY: the buffer and chain link come from the live request pool,
+        // sized for both parts; nginx never points into Rust memory.
+        unsafe {
+            let b = ngx_create_temp_buf(self.pool(), len);
+            if b.is_null() {
+                return nginx_sys::NGX_ERROR as ngx_int_t;
+            }
+            ptr::copy_nonoverlapping(data.as_ptr(), (*b).last, data.len());
+            (*b).last = (*b).last.add(data.len());
+            ptr::copy_nonoverlapping(tail.as_ptr(), (*b).last, tail.len());
+            (*b).last = (*b).last.add(tail.len());
+            let cl = ngx_alloc_chain_link(self.pool());
+            if cl.is_null() {
+                return nginx_sys::NGX_ERROR as ngx_int_t;
+            }
+            (*cl).buf = b;
+            (*cl).next = ptr::null_mut();
+            ngx_http_output_filter(self.raw(), cl)
+        }
+    }
+
     /// Sends a ready chain through the output filters.
     ///
     /// # Safety

@@ -97,7 +97,10 @@ pub struct ThreadCache {
 /// Sets up the VM's thread cache (once, when the VM is created).
 pub fn install(lua: &Lua) -> mlua::Result<()> {
     let entry = entry_trampoline(lua)?;
-    lua.set_app_data(ThreadCache { entry, free: Default::default() });
+    lua.set_app_data(ThreadCache {
+        entry,
+        free: Default::default(),
+    });
     Ok(())
 }
 
@@ -470,7 +473,9 @@ fn threads_alive(ctx: &RequestCtx) -> bool {
 /// every coroutine, cancelling their timers.
 fn finish_all(lua: &Lua, ctx: &RequestCtx) {
     let cos = std::mem::take(&mut *ctx.cos.borrow_mut());
-    let Some(cache) = lua.app_data_ref::<ThreadCache>() else { return };
+    let Some(cache) = lua.app_data_ref::<ThreadCache>() else {
+        return;
+    };
     let mut free = cache.free.borrow_mut();
     for slot in cos {
         // Only coroutines that returned can be reset; one left suspended
