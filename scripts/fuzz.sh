@@ -18,7 +18,15 @@ if command -v cargo-fuzz >/dev/null 2>&1 && rustup run nightly rustc --version >
   # A scratch copy of the seeds: libFuzzer adds what it finds to the corpus.
   work=$(mktemp -d)
   cp corpus/decode/* "$work"/
-  cargo +nightly fuzz run decode "$work" -- -max_total_time="$secs" -max_len=4096
+  # libFuzzer reports every new input; keep that in a log and show the end.
+  log=$root/build/fuzz-decode.log
+  mkdir -p "$root/build"
+  if ! cargo +nightly fuzz run decode "$work" -- -max_total_time="$secs" -max_len=4096 >"$log" 2>&1; then
+    tail -n 40 "$log"
+    rm -rf "$work"
+    exit 1
+  fi
+  grep -E '^Done [0-9]+ runs' "$log" || tail -n 3 "$log"
   rm -rf "$work"
 else
   echo "cargo-fuzz or nightly unavailable: running the in-tree mutation fuzz instead"
