@@ -16,6 +16,7 @@ PKGS=(
   # peers used by the test suites and the benchmarks, and the unmodified
   # Debian Lua libraries the suites run against them
   redis-server memcached wrk curl lua-nginx-redis lua-nginx-memcached
+  lua-nginx-websocket lua-nginx-dns
 )
 
 missing=()
