@@ -539,44 +539,34 @@ local function sub_template(subj, regex, repl, flags, global)
     return ffi_string(out.data, out.len), n
 end
 
-function re.sub(subj, regex, repl, opts)
+-- sub and gsub; called as a tail call so the level-2 errors below name the
+-- user's caller.
+local function substitute(name, global, subj, regex, repl, opts)
     if type(subj) ~= "string" then
         subj = tostring(subj)
     end
     if type(regex) ~= "string" then
-        regex = bad_regex(regex, "sub", 2)
+        regex = bad_regex(regex, name, 2)
     end
     local flags = 0
     if opts then
         flags = opt_cache[opts] or parse_opts(opts, 2)
     end
     if type(repl) == "function" then
-        return sub_func(subj, regex, repl, flags, false)
+        return sub_func(subj, regex, repl, flags, global)
     end
     if type(repl) ~= "string" then
         repl = tostring(repl)
     end
-    return sub_template(subj, regex, repl, flags, 0)
+    return sub_template(subj, regex, repl, flags, global and 1 or 0)
+end
+
+function re.sub(subj, regex, repl, opts)
+    return substitute("sub", false, subj, regex, repl, opts)
 end
 
 function re.gsub(subj, regex, repl, opts)
-    if type(subj) ~= "string" then
-        subj = tostring(subj)
-    end
-    if type(regex) ~= "string" then
-        regex = bad_regex(regex, "gsub", 2)
-    end
-    local flags = 0
-    if opts then
-        flags = opt_cache[opts] or parse_opts(opts, 2)
-    end
-    if type(repl) == "function" then
-        return sub_func(subj, regex, repl, flags, true)
-    end
-    if type(repl) ~= "string" then
-        repl = tostring(repl)
-    end
-    return sub_template(subj, regex, repl, flags, 1)
+    return substitute("gsub", true, subj, regex, repl, opts)
 end
 
 -- require "ngx.re"

@@ -116,8 +116,9 @@ local function get_big(z, key, klen, get_stale)
     return typ
 end
 
-local function get_helper(zone, key, get_stale)
-    local z = check_zone(zone)
+-- The key checks every method makes: returns the key as a string and its
+-- length, or nil and upstream's error.
+local function check_key(key)
     if key == nil then
         return nil, "nil key"
     end
@@ -130,6 +131,16 @@ local function get_helper(zone, key, get_stale)
     end
     if klen > 65535 then
         return nil, "key too long"
+    end
+    return key, klen
+end
+
+local function get_helper(zone, key, get_stale)
+    local z = check_zone(zone)
+    local klen
+    key, klen = check_key(key)
+    if not key then
+        return nil, klen
     end
 
     local typ = c_get(z, key, klen, get_stale, buf, buf_size, vlen, num,
@@ -188,18 +199,10 @@ local function shdict_store(zone, op, key, value, exptime, flags)
         flags = 0
     end
 
-    if key == nil then
-        return nil, "nil key"
-    end
-    if type(key) ~= "string" then
-        key = tostring(key)
-    end
-    local klen = #key
-    if klen == 0 then
-        return nil, "empty key"
-    end
-    if klen > 65535 then
-        return nil, "key too long"
+    local klen
+    key, klen = check_key(key)
+    if not key then
+        return nil, klen
     end
 
     local vtyp = type(value)
@@ -257,18 +260,10 @@ end
 
 local function shdict_incr(zone, key, value, init, init_ttl)
     local z = check_zone(zone)
-    if key == nil then
-        return nil, "nil key"
-    end
-    if type(key) ~= "string" then
-        key = tostring(key)
-    end
-    local klen = #key
-    if klen == 0 then
-        return nil, "empty key"
-    end
-    if klen > 65535 then
-        return nil, "key too long"
+    local klen
+    key, klen = check_key(key)
+    if not key then
+        return nil, klen
     end
 
     if type(value) ~= "number" then
