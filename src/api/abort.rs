@@ -57,18 +57,18 @@ pub fn client_read(r: Req, ctx: &RequestCtx) {
                 Err(_) => return,
             };
             let _ = lua.remove_registry_value(key);
-            let start = MultiValue::from_iter([Value::Function(func)]);
-            let slot = match sched::new_slot(lua, parent, CoState::New, Some(start)) {
-                Ok(s) => s,
-                Err(e) => {
-                    log::error(
-                        nginx_sys::NGX_LOG_ERR as usize,
-                        r.log(),
-                        &format!("lua: failed to create thread: {e}"),
-                    );
-                    return;
-                }
-            };
+            let slot =
+                match sched::new_slot(lua, func, parent, CoState::New, Some(MultiValue::new())) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        log::error(
+                            nginx_sys::NGX_LOG_ERR as usize,
+                            r.log(),
+                            &format!("lua: failed to create thread: {e}"),
+                        );
+                        return;
+                    }
+                };
             let co = {
                 let mut cos = ctx.cos.borrow_mut();
                 cos.push(slot);

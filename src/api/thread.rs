@@ -30,10 +30,7 @@ fn spawn_start(lua: &Lua, mut args: MultiValue) -> ApiResult<i64> {
     let Some(ctx) = RequestCtx::get(f.req) else {
         return raise("no request ctx found");
     };
-    let mut start = MultiValue::new();
-    start.push_back(Value::Function(func));
-    start.extend(args);
-    let slot = sched::new_slot(lua, ctx.cur_co.get(), CoState::New, Some(start))?;
+    let slot = sched::new_slot(lua, func, ctx.cur_co.get(), CoState::New, Some(args))?;
     let mut cos = ctx.cos.borrow_mut();
     cos.push(slot);
     Ok((cos.len() - 1) as i64)

@@ -5,6 +5,7 @@ pub mod body;
 pub mod cjson;
 pub mod cnum;
 pub mod conf;
+pub mod coroutine;
 pub mod fake;
 pub mod filter;
 pub mod fmt;

@@ -41,6 +41,8 @@ pub struct CoSlot {
     /// a slot of mlua's reference stack, which LuaJIT caps near 8000, and a
     /// worker may hold far more waiting coroutines than that.
     pub thread: RegistryKey,
+    /// The same coroutine, for resuming it (valid while `thread` is held).
+    pub co: crate::ffi::coroutine::RawCo,
     /// The coroutine's address, to recognise it in ngx.thread.wait/kill.
     pub thread_ptr: usize,
     /// The coroutine that spawned it (0 for the entry itself).

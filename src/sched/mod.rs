@@ -9,10 +9,10 @@ pub mod client;
 pub mod ctx;
 pub mod event;
 
-use mlua::thread::ThreadStatus;
 use mlua::{Function, LightUserData, Lua, MultiValue, Value};
 
 use crate::api::context::{Current, Frame, Phase};
+use crate::ffi::coroutine::{RawCo, Resumed};
 use crate::ffi::log;
 use crate::ffi::request::Req;
 pub use ctx::{CoSlot, CoState, RequestCtx};
@@ -32,7 +32,6 @@ pub enum Outcome {
     Failed,
 }
 
-static FAILED_MARKER: u8 = 0;
 static EXIT_MARKER: u8 = 0;
 static EXEC_MARKER: u8 = 0;
 static WAIT_MARKER: u8 = 0;
@@ -64,56 +63,34 @@ pub fn thread_wait_marker() -> LightUserData {
     marker(&THREAD_WAIT_MARKER)
 }
 
-/// Returned by lualib/entry.lua when the handler raised an error.
-fn failed_marker() -> LightUserData {
-    marker(&FAILED_MARKER)
-}
-
-/// The body of every scheduler-level coroutine (lualib/entry.lua), built
-/// once per VM.
-fn entry_trampoline(lua: &Lua) -> mlua::Result<Function> {
-    if let Some(c) = lua.app_data_ref::<ThreadCache>() {
-        return Ok(c.entry.clone());
-    }
-    let chunk = lua
-        .load(include_str!("../../lualib/entry.lua"))
-        .set_name("=ngx_lua_rs.entry")
-        .into_function()?;
-    chunk.call(failed_marker())
-}
-
 /// How many finished coroutines a VM keeps for reuse (as upstream's
 /// lua_thread_cache_max_entries default).
 const THREAD_CACHE_MAX: usize = 1024;
 
-/// Per-VM: the entry trampoline, and finished coroutines kept for reuse
-/// (creating a coroutine per handler run was a tenth of a hello-world
-/// request's cost).
+/// Per-VM: finished coroutines kept for reuse (creating a coroutine per
+/// handler run was a tenth of a hello-world request's cost).
 pub struct ThreadCache {
-    entry: Function,
     free: std::cell::RefCell<Vec<mlua::RegistryKey>>,
 }
 
 /// Sets up the VM's thread cache (once, when the VM is created).
 pub fn install(lua: &Lua) -> mlua::Result<()> {
-    let entry = entry_trampoline(lua)?;
     lua.set_app_data(ThreadCache {
-        entry,
         free: Default::default(),
     });
     Ok(())
 }
 
 /// Logs an aborted entry or user coroutine in lua-nginx-module's layout;
-/// `report` is "message\nstack traceback:\n<frames>" from debug.traceback.
+/// `report` is "message\nstack traceback:\n<frames>" (RawCo::error_report).
 fn log_aborted(r: Req, kind: &str, report: &str) {
     let (msg, frames) = report
         .split_once("\nstack traceback:\n")
         .unwrap_or((report, ""));
-    // Our own frames (the xpcall in entry.lua and the shims) are not the user's.
+    // Our own frames (the Lua shims) are not the user's.
     let frames: Vec<&str> = frames
         .lines()
-        .filter(|l| !l.contains("ngx_lua_rs.") && !l.contains("in function 'xpcall'"))
+        .filter(|l| !l.contains("ngx_lua_rs."))
         .collect();
     log::error(
         nginx_sys::NGX_LOG_ERR as usize,
@@ -153,7 +130,7 @@ pub fn run_with(lua: &Lua, r: Req, phase: Phase, f: Function, args: MultiValue) 
     let Some(ctx) = RequestCtx::get_or_create(r) else {
         return Outcome::Failed;
     };
-    let slot = match new_slot(lua, 0, CoState::Running, None) {
+    let slot = match new_slot(lua, f, 0, CoState::Running, None) {
         Ok(s) => s,
         Err(e) => {
             log::error(
@@ -172,37 +149,36 @@ pub fn run_with(lua: &Lua, r: Req, phase: Phase, f: Function, args: MultiValue) 
     ctx.entry_phase.set(Some(phase));
     ctx.entry_outcome.set(None);
     ctx.exit_code.set(None);
-    let mut all = MultiValue::new();
-    all.push_back(Value::Function(f));
-    all.extend(args);
-    drive(lua, r, phase, ctx, 0, all)
+    drive(lua, r, phase, ctx, 0, args)
 }
 
-/// A new scheduler-level coroutine running the entry trampoline.
+/// A new scheduler-level coroutine that will run `f`; a light thread not
+/// started yet (`CoState::New`) keeps its arguments in `start`.
 pub fn new_slot(
     lua: &Lua,
+    f: Function,
     parent: usize,
     state: CoState,
     start: Option<MultiValue>,
 ) -> mlua::Result<CoSlot> {
     let cache = lua.app_data_ref::<ThreadCache>();
     let reused = cache.as_ref().and_then(|c| c.free.borrow_mut().pop());
-    let (key, thread_ptr) = match reused {
+    let (key, co) = match reused {
         Some(key) => {
             let thread: mlua::Thread = lua.registry_value(&key)?;
-            thread.reset(entry_trampoline(lua)?)?;
-            let p = thread.to_pointer() as usize;
-            (key, p)
+            thread.reset(f)?;
+            (key, RawCo::of(&thread))
         }
         None => {
-            let thread = lua.create_thread(entry_trampoline(lua)?)?;
-            let p = thread.to_pointer() as usize;
-            (lua.create_registry_value(thread)?, p)
+            let thread = lua.create_thread(f)?;
+            let co = RawCo::of(&thread);
+            (lua.create_registry_value(thread)?, co)
         }
     };
     Ok(CoSlot {
         thread: key,
-        thread_ptr,
+        co,
+        thread_ptr: co.addr(),
         parent,
         state,
         start,
@@ -245,33 +221,38 @@ enum Stop {
     Failed(String),
 }
 
-fn classify(res: mlua::Result<MultiValue>, thread: &mlua::Thread) -> Stop {
+/// Reads what stopped coroutine `raw` left on its stack, and clears it
+/// (the entry coroutine's return values are not used).
+fn classify(lua: &Lua, raw: RawCo, res: Resumed, entry: bool) -> Stop {
     match res {
-        Ok(values) if thread.status() == ThreadStatus::Resumable => {
-            match (values.front(), values.get(1)) {
-                (Some(Value::LightUserData(m)), _) if *m == wait_marker() => Stop::Wait,
-                (Some(Value::LightUserData(m)), _) if *m == exit_marker() => Stop::Exit,
-                (Some(Value::LightUserData(m)), _) if *m == exec_marker() => Stop::Exec,
-                (Some(Value::LightUserData(m)), _) if *m == thread_wait_marker() => {
-                    Stop::WaitThreads
-                }
-                (Some(Value::LightUserData(m)), Some(Value::Integer(i)))
-                    if *m == spawn_marker() =>
-                {
-                    Stop::Spawn(*i as usize)
-                }
-                _ => Stop::Failed("attempt to yield across C-call boundary".into()),
-            }
+        Resumed::Yielded(_) => {
+            let m = raw.light_at(1);
+            let is = |marker: LightUserData| m == Some(marker.0);
+            let stop = if is(wait_marker()) {
+                Stop::Wait
+            } else if is(exit_marker()) {
+                Stop::Exit
+            } else if is(exec_marker()) {
+                Stop::Exec
+            } else if is(thread_wait_marker()) {
+                Stop::WaitThreads
+            } else if let (true, Some(i)) = (is(spawn_marker()), raw.number_at(2)) {
+                Stop::Spawn(i as usize)
+            } else {
+                Stop::Failed("attempt to yield across C-call boundary".into())
+            };
+            raw.clear();
+            stop
         }
-        Ok(values) => match (values.front(), values.get(1)) {
-            (Some(Value::LightUserData(m)), Some(Value::String(report)))
-                if *m == failed_marker() =>
-            {
-                Stop::Failed(report.to_string_lossy())
-            }
-            _ => Stop::Finished(values),
+        Resumed::Returned(n) if !entry => match raw.take_values(lua, n) {
+            Ok(values) => Stop::Finished(values),
+            Err(e) => Stop::Failed(crate::vm::lua_message(e)),
         },
-        Err(e) => Stop::Failed(crate::vm::lua_message(e)),
+        Resumed::Returned(_) => {
+            raw.clear();
+            Stop::Finished(MultiValue::new())
+        }
+        Resumed::Raised => Stop::Failed(raw.error_report()),
     }
 }
 
@@ -288,24 +269,30 @@ fn drive(
     mut args: MultiValue,
 ) -> Outcome {
     loop {
-        let thread: mlua::Thread = match ctx
-            .cos
-            .borrow()
-            .get(co)
-            .map(|c| lua.registry_value(&c.thread))
-        {
-            Some(Ok(t)) => t,
-            _ => return Outcome::Failed,
+        let raw = match ctx.cos.borrow_mut().get_mut(co) {
+            Some(c) => {
+                c.state = CoState::Running;
+                c.co
+            }
+            None => return Outcome::Failed,
         };
-        if let Some(c) = ctx.cos.borrow_mut().get_mut(co) {
-            c.state = CoState::Running;
-        }
         ctx.cur_co.set(co);
-        let res = {
-            let _frame = push_frame(lua, Frame { req: r, phase });
-            thread.resume::<MultiValue>(args)
+        let res = match raw.push_args(lua, args) {
+            Ok(nargs) => {
+                let _frame = push_frame(lua, Frame { req: r, phase });
+                raw.resume(nargs)
+            }
+            Err(e) => {
+                log::error(
+                    nginx_sys::NGX_LOG_ERR as usize,
+                    r.log(),
+                    &format!("lua: failed to resume thread: {e}"),
+                );
+                finish_all(lua, ctx);
+                return Outcome::Failed;
+            }
         };
-        let stop = classify(res, &thread);
+        let stop = classify(lua, raw, res, co == 0);
         let next = match stop {
             Stop::Wait => {
                 set_state(ctx, co, CoState::Waiting);
@@ -356,7 +343,6 @@ fn drive(
                 thread_ended(lua, ctx, co, false, err)
             }
         };
-        drop(thread);
         match next {
             Some((c, a)) => {
                 co = c;
@@ -480,11 +466,7 @@ fn finish_all(lua: &Lua, ctx: &RequestCtx) {
     for slot in cos {
         // Only coroutines that returned can be reset; one left suspended
         // (ngx.exit in a thread, a killed thread) is dropped.
-        let done = lua
-            .registry_value::<mlua::Thread>(&slot.thread)
-            .map(|t| t.status() == ThreadStatus::Finished)
-            .unwrap_or(false);
-        if done && free.len() < THREAD_CACHE_MAX {
+        if slot.co.is_reusable() && free.len() < THREAD_CACHE_MAX {
             free.push(slot.thread);
         }
     }
