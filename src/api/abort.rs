@@ -57,18 +57,23 @@ pub fn client_read(r: Req, ctx: &RequestCtx) {
                 Err(_) => return,
             };
             let _ = lua.remove_registry_value(key);
-            let slot =
-                match sched::new_slot(lua, func, parent, CoState::New, Some(MultiValue::new())) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        log::error(
-                            nginx_sys::NGX_LOG_ERR as usize,
-                            r.log(),
-                            &format!("lua: failed to create thread: {e}"),
-                        );
-                        return;
-                    }
-                };
+            let slot = match sched::new_slot(
+                lua,
+                sched::Body::Func(func),
+                parent,
+                CoState::New,
+                Some(MultiValue::new()),
+            ) {
+                Ok(s) => s,
+                Err(e) => {
+                    log::error(
+                        nginx_sys::NGX_LOG_ERR as usize,
+                        r.log(),
+                        &format!("lua: failed to create thread: {e}"),
+                    );
+                    return;
+                }
+            };
             let co = {
                 let mut cos = ctx.cos.borrow_mut();
                 cos.push(slot);

@@ -6,13 +6,13 @@
 
 use mlua::{Lua, Table, Value};
 
-use super::context::{Current, Frame, Phase};
+use super::context::{Frame, Phase};
 use super::{function, raise, ApiResult};
 use crate::ffi::filter;
 use crate::sched::RequestCtx;
 
-fn top(lua: &Lua) -> Option<Frame> {
-    lua.app_data_ref::<Current>().and_then(|c| c.top())
+fn top(_lua: &Lua) -> Option<Frame> {
+    super::context::Current::top()
 }
 
 fn index_of(key: &Value) -> Option<i64> {

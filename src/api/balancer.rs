@@ -6,14 +6,14 @@
 
 use mlua::{Lua, MultiValue, Table, Value};
 
-use super::context::{Current, Phase};
+use super::context::Phase;
 use super::{function, raise, ApiResult};
 use crate::ffi::request::Req;
 use crate::ffi::upstream;
 
 /// The request, or the `(nil, err)` the call returns.
-fn request(lua: &Lua) -> ApiResult<Result<Req, &'static str>> {
-    let Some(f) = lua.app_data_ref::<Current>().and_then(|c| c.top()) else {
+fn request(_lua: &Lua) -> ApiResult<Result<Req, &'static str>> {
+    let Some(f) = super::context::Current::top() else {
         return raise("no request found");
     };
     Ok(upstream::check(f.req, f.phase == Phase::Balancer).map(|()| f.req))
@@ -116,11 +116,7 @@ fn timeout_ms(v: &Value, what: &str) -> ApiResult<u64> {
 fn set_timeouts(lua: &Lua, (c, s, rd): (Value, Value, Value)) -> ApiResult<MultiValue> {
     // Argument errors come first, as in lua-resty-core (which checks for a
     // request, then the arguments, then calls into nginx).
-    if lua
-        .app_data_ref::<Current>()
-        .and_then(|c| c.top())
-        .is_none()
-    {
+    if super::context::Current::top().is_none() {
         return raise("no request found");
     }
     let (c, s, rd) = (

@@ -113,61 +113,62 @@ pub struct Frame {
 }
 
 /// The stack of frames Lua code runs under (filters run nested inside
-/// `ngx.say` of a content handler, so it is a stack, not a slot). Kept in the
-/// VM's app data.
-#[derive(Default)]
-pub struct Current {
-    frames: std::cell::RefCell<Vec<Frame>>,
+/// `ngx.say` of a content handler, so it is a stack, not a slot).
+///
+/// Thread-local rather than VM app data: a worker runs Lua on one thread,
+/// one VM at a time, and the frame is read by every API call (app data's
+/// borrow checks cost more than the lookup they guard). Exported C
+/// functions called through LuaJIT's FFI, which get no Lua state, read it
+/// the same way.
+pub struct Current;
+
+thread_local! {
+    static FRAMES: std::cell::RefCell<Vec<Frame>> = const { std::cell::RefCell::new(Vec::new()) };
+    static TOP: std::cell::Cell<Option<Frame>> = const { std::cell::Cell::new(None) };
     /// The phase of code that runs without a request (init, init_worker).
-    bare: std::cell::Cell<Option<Phase>>,
+    static BARE: std::cell::Cell<Option<Phase>> = const { std::cell::Cell::new(None) };
 }
 
 impl Current {
-    pub fn push(&self, f: Frame) {
-        self.frames.borrow_mut().push(f);
+    pub fn push(f: Frame) {
+        FRAMES.with_borrow_mut(|v| v.push(f));
         TOP.set(Some(f));
     }
 
-    pub fn pop(&self) {
-        let mut frames = self.frames.borrow_mut();
-        frames.pop();
-        TOP.set(frames.last().copied());
+    pub fn pop() {
+        FRAMES.with_borrow_mut(|v| {
+            v.pop();
+            TOP.set(v.last().copied());
+        });
     }
 
-    pub fn top(&self) -> Option<Frame> {
-        self.frames.borrow().last().copied()
+    pub fn top() -> Option<Frame> {
+        TOP.get()
     }
 
-    pub fn set_bare(&self, p: Option<Phase>) {
-        self.bare.set(p);
+    pub fn set_bare(p: Option<Phase>) {
+        BARE.set(p);
     }
 
-    pub fn phase(&self) -> Option<Phase> {
-        self.top().map(|f| f.phase).or(self.bare.get())
+    pub fn phase() -> Option<Phase> {
+        Self::top().map(|f| f.phase).or(BARE.get())
     }
-}
-
-thread_local! {
-    /// The top frame, mirrored for our exported C functions that Lua calls
-    /// through LuaJIT's FFI (they get no Lua state). Workers are
-    /// single-threaded; this is only ever read on the thread that runs Lua.
-    static TOP: std::cell::Cell<Option<Frame>> = const { std::cell::Cell::new(None) };
 }
 
 /// The current request frame, for FFI fast paths.
 pub fn top_frame() -> Option<Frame> {
-    TOP.get()
+    Current::top()
 }
 
 /// The phase Lua code runs in right now, if any.
-pub fn phase(lua: &Lua) -> Option<Phase> {
-    lua.app_data_ref::<Current>().and_then(|c| c.phase())
+pub fn phase(_lua: &Lua) -> Option<Phase> {
+    Current::phase()
 }
 
 /// The current request frame, refusing with upstream's messages when there is
 /// no request or the phase is not in `allowed`.
 pub(crate) fn frame(lua: &Lua, allowed: Ctx) -> ApiResult<Frame> {
-    let top = lua.app_data_ref::<Current>().and_then(|c| c.top());
+    let top = Current::top();
     match top {
         None => match phase(lua) {
             Some(p) if !allowed.contains(p) => raise(format!(

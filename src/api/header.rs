@@ -14,7 +14,7 @@
 
 use mlua::{Lua, LuaString, MultiValue, Table, Value};
 
-use super::context::{phase, Ctx, Current, Frame, Phase};
+use super::context::{phase, Ctx, Frame, Phase};
 use super::{function, raise, ApiResult};
 use crate::ffi::headers::{self, OutKey};
 use crate::ffi::log;
@@ -46,7 +46,7 @@ const SENT_MSG: &str = "attempt to set ngx.header.HEADER after sending out respo
 /// The current request, refusing like upstream: `no_req` without any request
 /// (init_by_lua), "API disabled in the current context" on fake requests.
 fn request_frame(lua: &Lua, no_req: &str) -> ApiResult<Frame> {
-    match lua.app_data_ref::<Current>().and_then(|c| c.top()) {
+    match super::context::Current::top() {
         Some(f) if HEADER_CTX.contains(f.phase) => Ok(f),
         Some(_) => raise("API disabled in the current context"),
         None => match phase(lua) {

@@ -95,9 +95,8 @@ fn write(lua: &Lua, level: usize, args: &MultiValue, first_arg: usize) -> ApiRes
 }
 
 /// The log of the current request, else the cycle's.
-fn current_log(lua: &Lua) -> *mut nginx_sys::ngx_log_t {
-    lua.app_data_ref::<super::context::Current>()
-        .and_then(|c| c.top())
+fn current_log(_lua: &Lua) -> *mut nginx_sys::ngx_log_t {
+    super::context::Current::top()
         .map(|f| f.req.log())
         .unwrap_or_else(crate::ffi::cycle_log)
 }

@@ -113,7 +113,7 @@ fn output(lua: &Lua, args: MultiValue, newline: bool, name: &str) -> ApiResult<M
 
 const RAW: &str = "raw request socket acquired";
 
-/// What the FFI fast path of ngx.say/print did (see lualib/output.lua).
+/// What the fast path of ngx.say/print did (see src/ffi/output.rs).
 pub(crate) enum Fast {
     /// Sent.
     Done,
@@ -271,7 +271,8 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
         .load(include_str!("../../lualib/output.lua"))
         .set_name("=ngx_lua_rs.output")
         .into_function()?;
-    shim.call::<()>((say, print))?;
+    let (say_fast, print_fast) = crate::ffi::output::fast_functions(lua)?;
+    shim.call::<()>((say, print, say_fast, print_fast))?;
     set(lua, ngx, "send_headers", |lua, _: MultiValue| {
         let f = frame(lua, OUTPUT)?;
         let Some(ctx) = RequestCtx::get(f.req) else {

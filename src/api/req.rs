@@ -18,7 +18,7 @@ use super::args::encode_table;
 use super::args::{fill_args_table, parse_args, DEFAULT_MAX_ARGS};
 use super::codec::{check_string, lua_type_name};
 use super::constants::method_name;
-use super::context::{Ctx, Current, Frame, Phase};
+use super::context::{Ctx, Frame, Phase};
 use super::{raise, raw_function, set, shim_raise, subtable, ApiError, ApiResult};
 use crate::ffi::req::{self as ffi, PostBody};
 use crate::sched::{self, RequestCtx};
@@ -56,8 +56,8 @@ const NO_REQUEST_OBJECT: &str = "no request object found";
 const DEFAULT_MAX_HEADERS: usize = 100;
 
 /// The request the running code belongs to, if any.
-fn current(lua: &Lua) -> Option<Frame> {
-    lua.app_data_ref::<Current>().and_then(|c| c.top())
+fn current(_lua: &Lua) -> Option<Frame> {
+    super::context::Current::top()
 }
 
 /// Refuses timers' fake requests and phases outside `allowed`.

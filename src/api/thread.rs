@@ -30,7 +30,13 @@ fn spawn_start(lua: &Lua, mut args: MultiValue) -> ApiResult<i64> {
     let Some(ctx) = RequestCtx::get(f.req) else {
         return raise("no request ctx found");
     };
-    let slot = sched::new_slot(lua, func, ctx.cur_co.get(), CoState::New, Some(args))?;
+    let slot = sched::new_slot(
+        lua,
+        sched::Body::Func(func),
+        ctx.cur_co.get(),
+        CoState::New,
+        Some(args),
+    )?;
     let mut cos = ctx.cos.borrow_mut();
     cos.push(slot);
     Ok((cos.len() - 1) as i64)

@@ -205,6 +205,17 @@ impl RawCo {
         unsafe { ffi::lua_status(self.0) == ffi::LUA_OK && ffi::lua_gettop(self.0) == 0 }
     }
 
+    /// Makes a reusable coroutine (see [`RawCo::is_reusable`]) run the
+    /// function kept in the registry under `id` (a live `RegistryKey`).
+    pub fn reset_from_registry(self, id: c_int) {
+        // SAFETY: the coroutine is not running and its stack is empty; the
+        // registry slot holds a function for as long as its key lives.
+        unsafe {
+            ffi::lua_settop(self.0, 0);
+            ffi::lua_rawgeti_(self.0, ffi::LUA_REGISTRYINDEX, id);
+        }
+    }
+
     /// After [`Resumed::Raised`]: lua-nginx-module's report, the message
     /// (non-string errors are an "unknown reason") then
     /// "\nstack traceback:\n" and the coroutine's frames where it failed.

@@ -57,7 +57,7 @@ pub fn run(r: Req, phase: Phase) -> ngx_int_t {
             Err(rc) => return rc,
         };
         crate::api::abort::arm(r);
-        sched::run(&vm.lua, r, phase, f)
+        sched::run(&vm.lua, r, phase, &f)
     };
     if phase == Phase::Rewrite && outcome == Outcome::Exited(0) && r.uri_changed() {
         // ngx.req.set_uri(uri, true): nginx looks the location up again and

@@ -47,7 +47,7 @@ fn run(r: Req, input: *mut ngx_chain_t) -> ngx_int_t {
             req: r,
             phase: Phase::BodyFilter,
         };
-        match sched::call(&vm.lua, Some(frame), None, &f, mlua::MultiValue::new()) {
+        match sched::call(&vm.lua, Some(frame), None, &f.func, mlua::MultiValue::new()) {
             Ok(values) => {
                 let rc = match values.front() {
                     Some(Value::Integer(i)) => *i,

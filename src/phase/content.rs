@@ -54,7 +54,7 @@ fn start(r: Req) -> (ngx_int_t, bool) {
         Err(rc) => return (rc, false),
     };
     crate::api::abort::arm(r);
-    let outcome = sched::run(&vm.lua, r, Phase::Content, f);
+    let outcome = sched::run(&vm.lua, r, Phase::Content, &f);
     (
         outcome_rc(r, Phase::Content, outcome),
         outcome == Outcome::Yielded,

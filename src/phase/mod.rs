@@ -26,7 +26,8 @@ use crate::ffi::log as errlog;
 use crate::ffi::request::Req;
 use crate::module;
 use crate::sched::{self, Outcome, RequestCtx};
-use crate::vm::LuaVm;
+use crate::vm::{Chunk, LuaVm};
+use std::rc::Rc;
 
 pub(crate) const DECLINED: ngx_int_t = NGX_DECLINED as ngx_int_t;
 pub(crate) const DONE: ngx_int_t = NGX_DONE as ngx_int_t;
@@ -36,7 +37,7 @@ pub(crate) const HTTP_500: ngx_int_t = NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int
 
 /// The Lua function a handler runs, or the status to answer with after
 /// logging why not (404 for a missing file, 500 otherwise).
-pub fn load(vm: &LuaVm, r: Req, h: &Handler) -> Result<Function, ngx_int_t> {
+pub fn load(vm: &LuaVm, r: Req, h: &Handler) -> Result<Rc<Chunk>, ngx_int_t> {
     let cache = module::request_loc_conf(r.raw()).code_cache();
     if !cache {
         let _ = vm.reset_loaded_modules();
@@ -195,7 +196,11 @@ pub fn load_main_handler(vm: &LuaVm, h: &Handler) -> Result<Function, String> {
     match &h.source {
         Source::Inline { slot } => vm
             .inline(*slot)
+            .map(|c| c.func.clone())
             .ok_or_else(|| "lost inline code".to_string()),
-        Source::File { path, .. } => vm.load_file(path, true).map_err(|e| e.msg),
+        Source::File { path, .. } => vm
+            .load_file(path, true)
+            .map(|c| c.func.clone())
+            .map_err(|e| e.msg),
     }
 }

@@ -30,7 +30,7 @@ pub fn run(r: Req, set: &SetByLua) -> Option<Vec<u8>> {
             phase: Phase::Set,
         }),
         None,
-        &f,
+        &f.func,
         MultiValue::new(),
     );
     let _ = ngx.raw_set("arg", saved);

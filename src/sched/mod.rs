@@ -15,6 +15,7 @@ use crate::api::context::{Current, Frame, Phase};
 use crate::ffi::coroutine::{RawCo, Resumed};
 use crate::ffi::log;
 use crate::ffi::request::Req;
+use crate::vm::Chunk;
 pub use ctx::{CoSlot, CoState, RequestCtx};
 
 /// How a run of the entry coroutine ended.
@@ -70,7 +71,16 @@ const THREAD_CACHE_MAX: usize = 1024;
 /// Per-VM: finished coroutines kept for reuse (creating a coroutine per
 /// handler run was a tenth of a hello-world request's cost).
 pub struct ThreadCache {
-    free: std::cell::RefCell<Vec<mlua::RegistryKey>>,
+    free: std::cell::RefCell<Vec<(mlua::RegistryKey, RawCo)>>,
+}
+
+/// What a new scheduler coroutine runs.
+pub enum Body<'a> {
+    /// A handler's code (pushed from the registry when a cached coroutine
+    /// is reused, without an mlua handle).
+    Chunk(&'a Chunk),
+    /// Any function (light threads, timers, on_abort callbacks).
+    Func(Function),
 }
 
 /// Sets up the VM's thread cache (once, when the VM is created).
@@ -103,30 +113,26 @@ fn log_aborted(r: Req, kind: &str, report: &str) {
 }
 
 /// Pops the frame even if the resume unwinds.
-struct FrameGuard<'a>(&'a Lua);
+struct FrameGuard;
 
-impl Drop for FrameGuard<'_> {
+impl Drop for FrameGuard {
     fn drop(&mut self) {
-        if let Some(c) = self.0.app_data_ref::<Current>() {
-            c.pop();
-        }
+        Current::pop();
     }
 }
 
-fn push_frame(lua: &Lua, f: Frame) -> FrameGuard<'_> {
-    if let Some(c) = lua.app_data_ref::<Current>() {
-        c.push(f);
-    }
-    FrameGuard(lua)
+fn push_frame(f: Frame) -> FrameGuard {
+    Current::push(f);
+    FrameGuard
 }
 
-/// Starts `f` as the request's entry coroutine for `phase`.
-pub fn run(lua: &Lua, r: Req, phase: Phase, f: Function) -> Outcome {
-    run_with(lua, r, phase, f, MultiValue::new())
+/// Starts a handler's chunk as the request's entry coroutine for `phase`.
+pub fn run(lua: &Lua, r: Req, phase: Phase, chunk: &Chunk) -> Outcome {
+    run_with(lua, r, phase, Body::Chunk(chunk), MultiValue::new())
 }
 
-/// As [`run`], passing `args` to `f`.
-pub fn run_with(lua: &Lua, r: Req, phase: Phase, f: Function, args: MultiValue) -> Outcome {
+/// As [`run`], with any body, passing `args` to it.
+pub fn run_with(lua: &Lua, r: Req, phase: Phase, f: Body, args: MultiValue) -> Outcome {
     let Some(ctx) = RequestCtx::get_or_create(r) else {
         return Outcome::Failed;
     };
@@ -156,20 +162,28 @@ pub fn run_with(lua: &Lua, r: Req, phase: Phase, f: Function, args: MultiValue) 
 /// started yet (`CoState::New`) keeps its arguments in `start`.
 pub fn new_slot(
     lua: &Lua,
-    f: Function,
+    f: Body,
     parent: usize,
     state: CoState,
     start: Option<MultiValue>,
 ) -> mlua::Result<CoSlot> {
     let cache = lua.app_data_ref::<ThreadCache>();
     let reused = cache.as_ref().and_then(|c| c.free.borrow_mut().pop());
-    let (key, co) = match reused {
-        Some(key) => {
+    let (key, co) = match (reused, f) {
+        (Some((key, co)), Body::Chunk(chunk)) => {
+            co.reset_from_registry(chunk.key.id());
+            (key, co)
+        }
+        (Some((key, co)), Body::Func(f)) => {
             let thread: mlua::Thread = lua.registry_value(&key)?;
             thread.reset(f)?;
-            (key, RawCo::of(&thread))
+            (key, co)
         }
-        None => {
+        (None, f) => {
+            let f = match f {
+                Body::Chunk(chunk) => chunk.func.clone(),
+                Body::Func(f) => f,
+            };
             let thread = lua.create_thread(f)?;
             let co = RawCo::of(&thread);
             (lua.create_registry_value(thread)?, co)
@@ -279,7 +293,7 @@ fn drive(
         ctx.cur_co.set(co);
         let res = match raw.push_args(lua, args) {
             Ok(nargs) => {
-                let _frame = push_frame(lua, Frame { req: r, phase });
+                let _frame = push_frame(Frame { req: r, phase });
                 raw.resume(nargs)
             }
             Err(e) => {
@@ -467,7 +481,7 @@ fn finish_all(lua: &Lua, ctx: &RequestCtx) {
         // Only coroutines that returned can be reset; one left suspended
         // (ngx.exit in a thread, a killed thread) is dropped.
         if slot.co.is_reusable() && free.len() < THREAD_CACHE_MAX {
-            free.push(slot.thread);
+            free.push((slot.thread, slot.co));
         }
     }
 }
@@ -497,10 +511,8 @@ pub fn call(
     f: &Function,
     args: MultiValue,
 ) -> Result<MultiValue, String> {
-    let _frame = frame.map(|fr| push_frame(lua, fr));
-    if let Some(c) = lua.app_data_ref::<Current>() {
-        c.set_bare(bare);
-    }
+    let _frame = frame.map(push_frame);
+    Current::set_bare(bare);
     let runner: mlua::Result<Function> = lua.named_registry_value("ngx_lua_rs.pcall_tb");
     let runner = match runner {
         Ok(f) => f,
@@ -519,9 +531,7 @@ pub fn call(
     all.push_back(Value::Function(f.clone()));
     all.extend(args);
     let res = runner.call::<MultiValue>(all);
-    if let Some(c) = lua.app_data_ref::<Current>() {
-        c.set_bare(None);
-    }
+    Current::set_bare(None);
     let mut res = res.map_err(crate::vm::lua_message)?;
     match res.pop_front() {
         Some(Value::Boolean(true)) => Ok(res),
@@ -544,8 +554,8 @@ pub struct Waiter {
 
 impl Waiter {
     /// The running coroutine of the current request frame.
-    pub fn current(lua: &Lua) -> Option<Waiter> {
-        let f = lua.app_data_ref::<Current>()?.top()?;
+    pub fn current(_lua: &Lua) -> Option<Waiter> {
+        let f = Current::top()?;
         let ctx = RequestCtx::get(f.req)?;
         Some(Waiter {
             req: f.req,

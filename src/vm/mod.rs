@@ -8,19 +8,26 @@ mod preload;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::os::unix::ffi::OsStrExt;
+use std::rc::Rc;
 
-use mlua::{Function, Lua, LuaOptions, StdLib, Table};
+use mlua::{Function, Lua, LuaOptions, RegistryKey, StdLib, Table};
 
 use crate::api;
-use crate::api::context::Current;
 
 pub use paths::expand_package_path;
+
+/// A handler's compiled code. The registry key lets the scheduler put the
+/// function on a coroutine's stack without going through an mlua handle.
+pub struct Chunk {
+    pub func: Function,
+    pub key: RegistryKey,
+}
 
 /// One Lua VM (one per worker after fork: each inherits the master's copy).
 pub struct LuaVm {
     pub lua: Lua,
-    inline: RefCell<Vec<Function>>,
-    files: RefCell<HashMap<Vec<u8>, Function>>,
+    inline: RefCell<Vec<Rc<Chunk>>>,
+    files: RefCell<HashMap<Vec<u8>, Rc<Chunk>>>,
     /// package.loaded's keys when the first request ran; with
     /// lua_code_cache off, modules loaded later are dropped per request.
     baseline_modules: RefCell<Option<Vec<Vec<u8>>>>,
@@ -41,7 +48,6 @@ impl LuaVm {
         // and code inside a C-function pcall cannot yield (ngx.sleep inside
         // pcall must work). A panic in a callback then surfaces as a Lua error.
         let lua = unsafe { Lua::unsafe_new_with(StdLib::ALL, LuaOptions::new()) };
-        lua.set_app_data(Current::default());
         let ngx = lua.create_table()?;
         lua.globals().raw_set("ngx", &ngx)?;
         api::inject_all(&lua, &ngx)?;
@@ -66,17 +72,23 @@ impl LuaVm {
             .set_name(chunkname)
             .into_function()
             .map_err(lua_message)?;
+        let chunk = self.chunk(f).map_err(lua_message)?;
         let mut inline = self.inline.borrow_mut();
-        inline.push(f);
+        inline.push(chunk);
         Ok(inline.len() - 1)
     }
 
-    pub fn inline(&self, slot: usize) -> Option<Function> {
+    fn chunk(&self, func: Function) -> mlua::Result<Rc<Chunk>> {
+        let key = self.lua.create_registry_value(&func)?;
+        Ok(Rc::new(Chunk { func, key }))
+    }
+
+    pub fn inline(&self, slot: usize) -> Option<Rc<Chunk>> {
         self.inline.borrow().get(slot).cloned()
     }
 
     /// Loads a Lua file (absolute path), from the cache when `cache` is on.
-    pub fn load_file(&self, path: &[u8], cache: bool) -> Result<Function, LoadError> {
+    pub fn load_file(&self, path: &[u8], cache: bool) -> Result<Rc<Chunk>, LoadError> {
         if cache {
             if let Some(f) = self.files.borrow().get(path) {
                 return Ok(f.clone());
@@ -102,6 +114,10 @@ impl LuaVm {
                 msg: lua_message(e),
                 not_found: false,
             })?;
+        let f = self.chunk(f).map_err(|e| LoadError {
+            msg: lua_message(e),
+            not_found: false,
+        })?;
         if cache {
             self.files.borrow_mut().insert(path.to_vec(), f.clone());
         }
