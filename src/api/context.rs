@@ -168,9 +168,15 @@ pub fn phase(_lua: &Lua) -> Option<Phase> {
 /// The current request frame, refusing with upstream's messages when there is
 /// no request or the phase is not in `allowed`.
 pub(crate) fn frame(lua: &Lua, allowed: Ctx) -> ApiResult<Frame> {
+    let _ = lua;
+    frame_now(allowed)
+}
+
+/// [`frame`] for code that has no `Lua` handle (C functions).
+pub(crate) fn frame_now(allowed: Ctx) -> ApiResult<Frame> {
     let top = Current::top();
     match top {
-        None => match phase(lua) {
+        None => match Current::phase() {
             Some(p) if !allowed.contains(p) => raise(format!(
                 "API disabled in the context of {}",
                 p.context_name()

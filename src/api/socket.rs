@@ -5,11 +5,14 @@
 
 use std::net::IpAddr;
 
+use std::ffi::c_int;
+
 use mlua::{Lua, MultiValue, Value};
 
 use super::context::Frame;
 use super::{raise, ApiResult};
 use crate::ffi::log;
+use crate::ffi::lua_stack::{Arg, Stack};
 use crate::ffi::lua_table::{self, Rules};
 use crate::ffi::request::Req;
 use crate::net::addr::SockAddr;
@@ -65,6 +68,34 @@ pub(crate) fn to_lua(lua: &Lua, ret: Ret) -> mlua::Result<MultiValue> {
         }
     }
     Ok(mv)
+}
+
+/// [`to_lua`] for C functions: pushes the values, returns how many.
+/// (Sessions are only returned by sslhandshake, an mlua function.)
+pub(crate) fn push_ret(s: &Stack, ret: Ret) -> c_int {
+    match ret {
+        Ret::Int(i) => s.push_number(i as f64),
+        Ret::Bool(b) => s.push_bool(b),
+        Ret::Data(d) => s.push_bytes(&d),
+        Ret::Fail(e, partial) => {
+            s.push_nil();
+            s.push_bytes(e.as_bytes());
+            if let Some(p) = partial {
+                s.push_bytes(&p);
+                return 3;
+            }
+            return 2;
+        }
+        Ret::Nils => {
+            s.push_nil();
+            s.push_nil();
+            s.push_nil();
+            return 3;
+        }
+        Ret::Wait => s.push_light(sched::wait_marker()),
+        Ret::Session(_) => s.push_nil(),
+    }
+    1
 }
 
 /// `to_lua` for a method's direct return.
@@ -133,14 +164,30 @@ pub(crate) fn type_name(v: &Value) -> &'static str {
     }
 }
 
+/// An mlua value seen as a C function's argument, so that one set of
+/// conversions serves both kinds of API functions. (Tables get no index.)
+fn with_arg<R>(v: &Value, f: impl FnOnce(&Arg) -> R) -> R {
+    match v {
+        Value::String(s) => f(&Arg::Str(&s.as_bytes())),
+        Value::Integer(i) => f(&Arg::Num(*i as f64)),
+        Value::Number(n) => f(&Arg::Num(*n)),
+        Value::Nil => f(&Arg::Nil),
+        Value::Boolean(b) => f(&Arg::Bool(*b)),
+        Value::Table(_) => f(&Arg::Table(0)),
+        other => f(&Arg::Other(type_name(other))),
+    }
+}
+
 /// luaL_checkinteger's conversion (numbers and numeric strings).
 pub(crate) fn integer_arg(v: &Value) -> Option<i64> {
-    match v {
-        Value::Integer(i) => Some(*i),
-        Value::Number(n) => Some(*n as i64),
-        Value::String(s) => {
-            let s = s.to_str().ok()?;
-            let s = s.trim();
+    with_arg(v, arg_integer)
+}
+
+pub(crate) fn arg_integer(a: &Arg) -> Option<i64> {
+    match a {
+        Arg::Num(n) => Some(*n as i64),
+        Arg::Str(b) => {
+            let s = std::str::from_utf8(b).ok()?.trim();
             s.parse::<i64>()
                 .ok()
                 .or_else(|| s.parse::<f64>().ok().map(|f| f as i64))
@@ -151,21 +198,27 @@ pub(crate) fn integer_arg(v: &Value) -> Option<i64> {
 
 /// luaL_checknumber's conversion.
 pub(crate) fn number_arg(v: &Value) -> Option<f64> {
-    match v {
-        Value::Integer(i) => Some(*i as f64),
-        Value::Number(n) => Some(*n),
-        Value::String(s) => s.to_str().ok()?.trim().parse::<f64>().ok(),
+    with_arg(v, arg_number)
+}
+
+pub(crate) fn arg_number(a: &Arg) -> Option<f64> {
+    match a {
+        Arg::Num(n) => Some(*n),
+        Arg::Str(b) => std::str::from_utf8(b).ok()?.trim().parse::<f64>().ok(),
         _ => None,
     }
 }
 
 /// luaL_checklstring's conversion (strings and numbers); None otherwise.
 pub(crate) fn string_arg(v: &Value) -> Option<Vec<u8>> {
-    match v {
-        Value::String(s) => Some(s.as_bytes().to_vec()),
-        Value::Integer(_) | Value::Number(_) => {
+    with_arg(v, arg_string)
+}
+
+pub(crate) fn arg_string(a: &Arg) -> Option<Vec<u8>> {
+    match a {
+        Arg::Str(_) | Arg::Num(_) => {
             let mut out = Vec::new();
-            push_scalar(&mut out, v);
+            arg_push_scalar(&mut out, a);
             Some(out)
         }
         _ => None,
@@ -173,12 +226,15 @@ pub(crate) fn string_arg(v: &Value) -> Option<Vec<u8>> {
 }
 
 pub(crate) fn push_scalar(out: &mut Vec<u8>, v: &Value) {
-    match v {
-        Value::String(s) => out.extend_from_slice(&s.as_bytes()),
-        Value::Integer(i) => out.extend_from_slice(i.to_string().as_bytes()),
-        Value::Number(n) => crate::ffi::fmt::push_number(out, *n),
-        Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Value::Nil => out.extend_from_slice(b"nil"),
+    with_arg(v, |a| arg_push_scalar(out, a))
+}
+
+pub(crate) fn arg_push_scalar(out: &mut Vec<u8>, a: &Arg) {
+    match a {
+        Arg::Str(b) => out.extend_from_slice(b),
+        Arg::Num(n) => crate::ffi::fmt::push_number(out, *n),
+        Arg::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Arg::Nil => out.extend_from_slice(b"nil"),
         _ => {}
     }
 }
@@ -187,25 +243,41 @@ pub(crate) fn push_scalar(out: &mut Vec<u8>, v: &Value) {
 /// array table of strings and numbers.
 pub(crate) fn send_data(lua: &Lua, v: &Value) -> ApiResult<Vec<u8>> {
     let mut data = Vec::new();
-    match v {
-        Value::String(_)
-        | Value::Integer(_)
-        | Value::Number(_)
-        | Value::Boolean(_)
-        | Value::Nil => push_scalar(&mut data, v),
-        Value::Table(t) => {
-            if let Err(m) = lua_table::flatten(lua, t, &mut data, Rules::Send) {
+    if let Value::Table(t) = v {
+        if let Err(m) = lua_table::flatten(lua, t, &mut data, Rules::Send) {
+            return raise(format!("bad argument #2 to 'send' ({m})"));
+        }
+        return Ok(data);
+    }
+    with_arg(v, |a| scalar_send_data(a, &mut data))?;
+    Ok(data)
+}
+
+/// [`send_data`] for a C function's argument `i`.
+pub(crate) fn arg_send_data(s: &Stack, i: usize) -> ApiResult<Vec<u8>> {
+    let mut data = Vec::new();
+    match s.arg(i) {
+        Arg::Table(t) => {
+            if let Err(m) = s.flatten(t, &mut data, Rules::Send) {
                 return raise(format!("bad argument #2 to 'send' ({m})"));
             }
         }
-        other => {
-            return raise(format!(
-                "bad argument #2 to 'send' (string, number, boolean, nil, or array table expected, got {})",
-                type_name(other)
-            ))
-        }
+        a => scalar_send_data(&a, &mut data)?,
     }
     Ok(data)
+}
+
+fn scalar_send_data(a: &Arg, out: &mut Vec<u8>) -> ApiResult<()> {
+    match a {
+        Arg::Str(_) | Arg::Num(_) | Arg::Bool(_) | Arg::Nil => {
+            arg_push_scalar(out, a);
+            Ok(())
+        }
+        other => raise(format!(
+            "bad argument #2 to 'send' (string, number, boolean, nil, or array table expected, got {})",
+            other.type_name()
+        )),
+    }
 }
 
 /// Where a connect / setpeername goes.

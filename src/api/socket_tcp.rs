@@ -6,17 +6,19 @@
 //! wakes the coroutine with the method's results.
 
 use std::cell::RefCell;
+use std::ffi::c_int;
 use std::rc::{Rc, Weak};
 
 use mlua::{Lua, MultiValue, Table, UserData, Value};
 
-use super::context::{frame, Frame, OUTPUT, YIELDABLE};
+use super::context::{frame, frame_now, Frame, OUTPUT, YIELDABLE};
 use super::socket::{
-    self, deliver, fail, integer_arg, number_arg, push_scalar, send_data, string_arg, to_lua,
-    type_name, Lookup, Owner, Ret, ERR,
+    self, arg_integer, arg_number, arg_push_scalar, arg_send_data, arg_string, deliver, fail,
+    integer_arg, push_ret, push_scalar, to_lua, type_name, Lookup, Owner, Ret, ERR,
 };
 use super::{raise, raw_function, subtable, ApiResult};
 use crate::ffi::log;
+use crate::ffi::lua_stack::{c_function, Arg, Stack};
 use crate::ffi::request::Req;
 use crate::module;
 use crate::net::addr::SockAddr;
@@ -350,8 +352,64 @@ pub struct TcpSock {
     st: RefCell<State>,
 }
 
-struct SockUd(Rc<TcpSock>);
+/// The userdata in slot 1 of a socket object. Its address is registered
+/// in [`SOCKETS`] so that C-function methods find the socket from the
+/// object without going through mlua.
+struct SockUd {
+    sock: Rc<TcpSock>,
+    addr: std::cell::Cell<usize>,
+}
 impl UserData for SockUd {}
+
+impl Drop for SockUd {
+    fn drop(&mut self) {
+        let addr = self.addr.get();
+        let _ = SOCKETS.try_with(|m| m.borrow_mut().remove(&addr));
+    }
+}
+
+/// Hashes userdata addresses (16-byte aligned, all distinct) cheaply.
+#[derive(Default)]
+struct AddrHasher(u64);
+
+impl std::hash::Hasher for AddrHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = ((n as u64) >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type SocketMap =
+    std::collections::HashMap<usize, Weak<TcpSock>, std::hash::BuildHasherDefault<AddrHasher>>;
+
+thread_local! {
+    /// Live socket objects by their userdata's address (one worker thread
+    /// runs Lua; entries go with the userdata).
+    static SOCKETS: RefCell<SocketMap> = RefCell::new(SocketMap::default());
+}
+
+/// A new socket object table (slot 1: the registered userdata) with `mt`.
+fn socket_object(lua: &Lua, sock: Rc<TcpSock>, mt: &str) -> mlua::Result<Table> {
+    let weak = Rc::downgrade(&sock);
+    let ud = lua.create_userdata(SockUd {
+        sock,
+        addr: Default::default(),
+    })?;
+    let addr = ud.to_pointer() as usize;
+    ud.borrow::<SockUd>()?.addr.set(addr);
+    SOCKETS.with_borrow_mut(|m| m.insert(addr, weak));
+    let t = lua.create_table_with_capacity(3, 1)?;
+    t.raw_set(1, ud)?;
+    t.set_metatable(Some(lua.named_registry_value::<Table>(mt)?))?;
+    Ok(t)
+}
 
 struct UntilUd {
     sock: Rc<TcpSock>,
@@ -579,7 +637,20 @@ impl ResolveHandler for TcpSock {
 
 /// The socket behind `self` (slot 1 of the object table).
 fn sock_of(v: Option<&Value>, fname: &str) -> ApiResult<Option<Rc<TcpSock>>> {
-    socket::object(v, fname, |s: &SockUd| s.0.clone())
+    socket::object(v, fname, |s: &SockUd| s.sock.clone())
+}
+
+/// [`sock_of`] for C-function methods: `self` is argument 1.
+fn sock_arg(s: &Stack, fname: &str) -> ApiResult<Option<Rc<TcpSock>>> {
+    match s.arg(1) {
+        Arg::Table(t) => Ok(s
+            .userdata_in(t)
+            .and_then(|addr| SOCKETS.with_borrow(|m| m.get(&addr).and_then(Weak::upgrade)))),
+        other => raise(format!(
+            "bad argument #1 to '{fname}' (table expected, got {})",
+            other.type_name()
+        )),
+    }
 }
 
 /// Checks that the socket may be used by the running request.
@@ -614,56 +685,51 @@ fn new_socket(lua: &Lua, args: MultiValue) -> ApiResult<Table> {
     }
     let f = frame(lua, YIELDABLE)?;
     let sock = TcpSock::new(SockConf::of(f.req));
-    let t = lua.create_table_with_capacity(3, 1)?;
-    t.raw_set(1, lua.create_userdata(SockUd(sock))?)?;
-    let mt: Table = lua.named_registry_value("__tcp_cosocket_mt")?;
-    t.set_metatable(Some(mt))?;
-    Ok(t)
+    Ok(socket_object(lua, sock, "__tcp_cosocket_mt")?)
 }
 
-fn connect(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
-    let n = args.len();
+fn connect(s: &Stack) -> ApiResult<c_int> {
+    let n = s.len();
     if !(2..=4).contains(&n) {
         return raise(format!(
             "ngx.socket connect: expecting 2, 3, or 4 arguments (including the object), but seen {n}"
         ));
     }
-    let f = frame(lua, YIELDABLE)?;
-    let a: Vec<Value> = args.into_iter().collect();
-    let sock = sock_of(a.first(), "connect")?;
-    let Some(host) = string_arg(&a[1]) else {
+    let f = frame_now(YIELDABLE)?;
+    let sock = sock_arg(s, "connect")?;
+    let Some(host) = arg_string(&s.arg(2)) else {
         return raise(format!(
             "bad argument #2 to 'connect' (string expected, got {})",
-            type_name(&a[1])
+            s.arg(2).type_name()
         ));
     };
     let (port_v, opts) = match n {
-        4 => match &a[3] {
-            Value::Table(t) => (Some(&a[2]), Some(t.clone())),
-            Value::Nil => (Some(&a[2]), None),
+        4 => match s.arg(4) {
+            Arg::Table(t) => (Some(s.arg(3)), Some(t)),
+            Arg::Nil => (Some(s.arg(3)), None),
             other => {
                 return raise(format!(
                     "bad argument #4 to 'connect' (table expected, got {})",
-                    type_name(other)
+                    other.type_name()
                 ))
             }
         },
-        3 => match &a[2] {
-            Value::Table(t) => (None, Some(t.clone())),
+        3 => match s.arg(3) {
+            Arg::Table(t) => (None, Some(t)),
             v => (Some(v), None),
         },
         _ => (None, None),
     };
     let port = match port_v {
-        Some(v) => match integer_arg(v) {
+        Some(v) => match arg_integer(&v) {
             Some(p) if !(0..=65535).contains(&p) => {
-                return to_lua(lua, fail(format!("bad port number: {p}"))).map_err(Into::into)
+                return Ok(push_ret(s, fail(format!("bad port number: {p}"))))
             }
             Some(p) => Some(p as u16),
             None => {
                 return raise(format!(
                     "bad argument #3 to 'connect' (number expected, got {})",
-                    type_name(v)
+                    v.type_name()
                 ))
             }
         },
@@ -671,37 +737,36 @@ fn connect(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
     };
     let mut pool_name: Option<Vec<u8>> = None;
     let mut pool_size: Option<usize> = None;
-    if let Some(o) = &opts {
-        match o.raw_get::<Value>("pool")? {
-            Value::Nil => {}
-            Value::String(s) => pool_name = Some(s.as_bytes().to_vec()),
-            v @ (Value::Integer(_) | Value::Number(_)) => {
+    if let Some(o) = opts {
+        match s.field(o, "pool") {
+            Arg::Nil => {}
+            v @ (Arg::Str(_) | Arg::Num(_)) => {
                 let mut out = Vec::new();
-                push_scalar(&mut out, &v);
+                arg_push_scalar(&mut out, &v);
                 pool_name = Some(out);
             }
-            v => return raise(format!("bad \"pool\" option type: {}", type_name(&v))),
+            v => return raise(format!("bad \"pool\" option type: {}", v.type_name())),
         }
-        match o.raw_get::<Value>("pool_size")? {
-            Value::Nil => {}
-            v @ (Value::Integer(_) | Value::Number(_)) => {
-                let s = integer_arg(&v).unwrap_or(0);
-                if s <= 0 {
-                    return raise(format!("bad \"pool_size\" option value: {s}"));
+        match s.field(o, "pool_size") {
+            Arg::Nil => {}
+            v @ Arg::Num(_) => {
+                let n = arg_integer(&v).unwrap_or(0);
+                if n <= 0 {
+                    return raise(format!("bad \"pool_size\" option value: {n}"));
                 }
-                pool_size = Some(s as usize);
+                pool_size = Some(n as usize);
             }
-            v => return raise(format!("bad \"pool_size\" option type: {}", type_name(&v))),
+            v => return raise(format!("bad \"pool_size\" option type: {}", v.type_name())),
         }
-        match o.raw_get::<Value>("backlog")? {
-            Value::Nil => {}
-            v @ (Value::Integer(_) | Value::Number(_)) => {
-                let b = integer_arg(&v).unwrap_or(0);
+        match s.field(o, "backlog") {
+            Arg::Nil => {}
+            v @ Arg::Num(_) => {
+                let b = arg_integer(&v).unwrap_or(0);
                 if b < 0 {
                     return raise(format!("bad \"backlog\" option value: {b}"));
                 }
             }
-            v => return raise(format!("bad \"backlog\" option type: {}", type_name(&v))),
+            v => return raise(format!("bad \"backlog\" option type: {}", v.type_name())),
         }
     }
     let Some(sock) = sock else {
@@ -721,13 +786,13 @@ fn connect(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
         let mut st = sock.st.borrow_mut();
         check_owner(&st, &f)?;
         if st.conn_waiter.is_some() {
-            return to_lua(lua, fail("socket busy connecting")).map_err(Into::into);
+            return Ok(push_ret(s, fail("socket busy connecting")));
         }
         if st.read_waiter.is_some() {
-            return to_lua(lua, fail("socket busy reading")).map_err(Into::into);
+            return Ok(push_ret(s, fail("socket busy reading")));
         }
         if st.write_waiter.is_some() {
-            return to_lua(lua, fail("socket busy writing")).map_err(Into::into);
+            return Ok(push_ret(s, fail("socket busy writing")));
         }
         st.close()
     };
@@ -755,8 +820,8 @@ fn connect(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
         st.pool_size = pool_size;
         st.reused = 0;
 
-        let pooled = lua
-            .app_data_ref::<Pools>()
+        let pooled = crate::phase::request_vm(f.req)
+            .and_then(|vm| vm.lua.app_data_ref::<Pools>())
             .and_then(|p| p.get(&key, sock.io_target(), f.req.log()));
         if let Some((c, reused)) = pooled {
             st.conn = Some(c);
@@ -775,46 +840,45 @@ fn connect(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
     };
     if let Ret::Wait = ret {
         let mut st = sock.st.borrow_mut();
-        st.conn_waiter = Waiter::current(lua);
+        st.conn_waiter = Waiter::running();
     }
-    to_lua(lua, ret).map_err(Into::into)
+    Ok(push_ret(s, ret))
 }
 
-fn send(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
-    if args.len() != 2 {
+fn send(s: &Stack) -> ApiResult<c_int> {
+    if s.len() != 2 {
         return raise(format!(
             "expecting 2 arguments (including the object), but got {}",
-            args.len()
+            s.len()
         ));
     }
-    let f = frame(lua, YIELDABLE)?;
-    let a: Vec<Value> = args.into_iter().collect();
-    let sock = sock_of(a.first(), "send")?;
-    let data = send_data(lua, &a[1])?;
+    let f = frame_now(YIELDABLE)?;
+    let sock = sock_arg(s, "send")?;
+    let data = arg_send_data(s, 2)?;
     let Some(sock) = sock else {
-        return to_lua(lua, fail("closed")).map_err(Into::into);
+        return Ok(push_ret(s, fail("closed")));
     };
     let mut st = sock.st.borrow_mut();
     if st.conn.is_none() {
         closed_log(&st, &f, "send");
-        return to_lua(lua, fail("closed")).map_err(Into::into);
+        return Ok(push_ret(s, fail("closed")));
     }
     check_owner(&st, &f)?;
     if st.conn_waiter.is_some() {
-        return to_lua(lua, fail("socket busy connecting")).map_err(Into::into);
+        return Ok(push_ret(s, fail("socket busy connecting")));
     }
     if st.write_waiter.is_some() {
-        return to_lua(lua, fail("socket busy writing")).map_err(Into::into);
+        return Ok(push_ret(s, fail("socket busy writing")));
     }
     match &st.down {
         Some(d) if !d.raw => return raise("attempt to write to request sockets"),
         Some(d) if downstream::output_pending(d.req) => {
-            return to_lua(lua, fail("socket busy writing")).map_err(Into::into)
+            return Ok(push_ret(s, fail("socket busy writing")))
         }
         _ => {}
     }
     if data.is_empty() {
-        return to_lua(lua, Ret::Int(0)).map_err(Into::into);
+        return Ok(push_ret(s, Ret::Int(0)));
     }
     st.out = data;
     st.sent = 0;
@@ -823,7 +887,7 @@ fn send(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
         None => {
             let (t, lowat) = (st.send_timeout(), st.conf.send_lowat);
             if st.conn.as_ref().map(|c| c.wait_write(t, lowat)) == Some(true) {
-                st.write_waiter = Waiter::current(lua);
+                st.write_waiter = Waiter::running();
                 Ret::Wait
             } else {
                 let closed = st.close();
@@ -833,33 +897,28 @@ fn send(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
         }
     };
     drop(st);
-    to_lua(lua, ret).map_err(Into::into)
+    Ok(push_ret(s, ret))
 }
 
 /// Starts a read op on `sock` (after the argument checks).
-fn start_read(
-    lua: &Lua,
-    f: &Frame,
-    sock: Option<Rc<TcpSock>>,
-    op: ReadOp,
-) -> ApiResult<MultiValue> {
+fn start_read(f: &Frame, sock: Option<Rc<TcpSock>>, op: ReadOp) -> ApiResult<Ret> {
     let Some(sock) = sock else {
-        return to_lua(lua, fail("closed")).map_err(Into::into);
+        return Ok(fail("closed"));
     };
     let mut st = sock.st.borrow_mut();
     if st.conn.is_none() || (st.read_closed && st.rpos >= st.rbuf.len()) {
         closed_log(&st, f, "receive");
-        return to_lua(lua, fail("closed")).map_err(Into::into);
+        return Ok(fail("closed"));
     }
     check_owner(&st, f)?;
     if st.read_waiter.is_some() {
-        return to_lua(lua, fail("socket busy reading")).map_err(Into::into);
+        return Ok(fail("socket busy reading"));
     }
     if st.conn_waiter.is_some() {
-        return to_lua(lua, fail("socket busy connecting")).map_err(Into::into);
+        return Ok(fail("socket busy connecting"));
     }
     if let ReadOp::Bytes(0) = op {
-        return to_lua(lua, Ret::Data(Vec::new())).map_err(Into::into);
+        return Ok(Ret::Data(Vec::new()));
     }
     st.read_op = Some(op);
     st.acc.clear();
@@ -868,7 +927,7 @@ fn start_read(
         None => {
             let t = st.read_timeout();
             if st.conn.as_ref().map(|c| c.wait_read(t)) == Some(true) {
-                st.read_waiter = Waiter::current(lua);
+                st.read_waiter = Waiter::running();
                 Ret::Wait
             } else {
                 let closed = st.close();
@@ -878,28 +937,26 @@ fn start_read(
         }
     };
     drop(st);
-    to_lua(lua, ret).map_err(Into::into)
+    Ok(ret)
 }
 
-fn receive(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
-    let n = args.len();
+fn receive(s: &Stack) -> ApiResult<c_int> {
+    let n = s.len();
     if n != 1 && n != 2 {
         return raise(format!(
             "expecting 1 or 2 arguments (including the object), but got {n}"
         ));
     }
-    let f = frame(lua, YIELDABLE)?;
-    let a: Vec<Value> = args.into_iter().collect();
-    let sock = sock_of(a.first(), "receive")?;
-    let op = match a.get(1) {
-        None => ReadOp::Line,
-        Some(v @ (Value::Integer(_) | Value::Number(_))) => match integer_arg(v) {
+    let f = frame_now(YIELDABLE)?;
+    let sock = sock_arg(s, "receive")?;
+    let op = match s.arg(2) {
+        Arg::None => ReadOp::Line,
+        v @ Arg::Num(_) => match arg_integer(&v) {
             Some(b) if b >= 0 => ReadOp::Bytes(b as usize),
             _ => return raise("bad argument #2 to 'receive' (bad pattern argument)"),
         },
-        Some(Value::String(s)) => {
-            let b = s.as_bytes();
-            if let Some(num) = integer_arg(&Value::String(s.clone())) {
+        v @ Arg::Str(b) => {
+            if let Some(num) = arg_integer(&v) {
                 if num < 0 {
                     return raise("bad argument #2 to 'receive' (bad pattern argument)");
                 }
@@ -907,7 +964,7 @@ fn receive(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
             } else if b.len() != 2 || b[0] != b'*' {
                 return raise(format!(
                     "bad argument #2 to 'receive' (bad pattern argument: {})",
-                    String::from_utf8_lossy(&b)
+                    String::from_utf8_lossy(b)
                 ));
             } else if b[1] == b'l' {
                 ReadOp::Line
@@ -917,26 +974,29 @@ fn receive(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
                 return raise("bad argument #2 to 'receive' (bad pattern argument)");
             }
         }
-        Some(_) => return raise("bad argument #2 to 'receive' (bad pattern argument)"),
+        _ => return raise("bad argument #2 to 'receive' (bad pattern argument)"),
     };
-    start_read(lua, &f, sock, op)
+    Ok(push_ret(s, start_read(&f, sock, op)?))
 }
 
-fn receiveany(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
-    if args.len() != 2 {
+fn receiveany(s: &Stack) -> ApiResult<c_int> {
+    if s.len() != 2 {
         return raise(format!(
             "expecting 2 arguments (including the object), but got {}",
-            args.len()
+            s.len()
         ));
     }
-    let f = frame(lua, YIELDABLE)?;
-    let a: Vec<Value> = args.into_iter().collect();
-    let sock = sock_of(a.first(), "receiveany")?;
-    let max = match integer_arg(&a[1]) {
-        Some(m) if m > 0 && !matches!(a[1], Value::Boolean(_)) => m as usize,
+    let f = frame_now(YIELDABLE)?;
+    let sock = sock_arg(s, "receiveany")?;
+    let max = match s.arg(2) {
+        Arg::Bool(_) => None,
+        v => arg_integer(&v),
+    };
+    let max = match max {
+        Some(m) if m > 0 => m as usize,
         _ => return raise("bad argument #2 to 'receiveany' (bad max argument)"),
     };
-    start_read(lua, &f, sock, ReadOp::Any(max))
+    Ok(push_ret(s, start_read(&f, sock, ReadOp::Any(max))?))
 }
 
 fn receiveuntil(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
@@ -1038,47 +1098,47 @@ fn until_next(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
         }
     }
     let limit = size.filter(|&s| s > 0);
-    start_read(lua, &f, Some(sock), ReadOp::Until(st, limit))
+    let ret = start_read(&f, Some(sock), ReadOp::Until(st, limit))?;
+    Ok(to_lua(lua, ret)?)
 }
 
-fn close(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
-    if args.len() != 1 {
+fn close(s: &Stack) -> ApiResult<c_int> {
+    if s.len() != 1 {
         return raise(format!(
             "expecting 1 argument (including the object) but seen {}",
-            args.len()
+            s.len()
         ));
     }
-    let f = frame(lua, YIELDABLE)?;
-    let a: Vec<Value> = args.into_iter().collect();
-    let Some(sock) = sock_of(a.first(), "close")? else {
-        return to_lua(lua, fail("closed")).map_err(Into::into);
+    let f = frame_now(YIELDABLE)?;
+    let Some(sock) = sock_arg(s, "close")? else {
+        return Ok(push_ret(s, fail("closed")));
     };
     let old = {
         let mut st = sock.st.borrow_mut();
         if st.conn.is_none() {
-            return to_lua(lua, fail("closed")).map_err(Into::into);
+            return Ok(push_ret(s, fail("closed")));
         }
         check_owner(&st, &f)?;
         if st.read_waiter.is_some() {
-            return to_lua(lua, fail("socket busy reading")).map_err(Into::into);
+            return Ok(push_ret(s, fail("socket busy reading")));
         }
         if st.write_waiter.is_some() {
-            return to_lua(lua, fail("socket busy writing")).map_err(Into::into);
+            return Ok(push_ret(s, fail("socket busy writing")));
         }
         if st.down.is_some() {
-            return to_lua(lua, fail("attempt to close a request socket")).map_err(Into::into);
+            return Ok(push_ret(s, fail("attempt to close a request socket")));
         }
         st.close()
     };
     drop(old);
-    to_lua(lua, Ret::Int(1)).map_err(Into::into)
+    Ok(push_ret(s, Ret::Int(1)))
 }
 
-fn timeout_arg(v: &Value, fname: &str, i: usize) -> ApiResult<Option<u64>> {
-    let Some(t) = number_arg(v) else {
+fn timeout_arg(v: &Arg, fname: &str, i: usize) -> ApiResult<Option<u64>> {
+    let Some(t) = arg_number(v) else {
         return raise(format!(
             "bad argument #{i} to '{fname}' (number expected, got {})",
-            type_name(v)
+            v.type_name()
         ));
     };
     let t = t as i64;
@@ -1088,43 +1148,40 @@ fn timeout_arg(v: &Value, fname: &str, i: usize) -> ApiResult<Option<u64>> {
     Ok((t > 0).then_some(t as u64))
 }
 
-fn settimeout(_lua: &Lua, args: MultiValue) -> ApiResult<()> {
-    if args.len() != 2 {
+fn settimeout(s: &Stack) -> ApiResult<c_int> {
+    if s.len() != 2 {
         return raise(format!(
             "ngx.socket settimeout: expecting 2 arguments (including the object) but seen {}",
-            args.len()
+            s.len()
         ));
     }
-    let a: Vec<Value> = args.into_iter().collect();
-    let t = timeout_arg(&a[1], "settimeout", 2)?;
-    if let Some(sock) = sock_of(a.first(), "settimeout")? {
+    let t = timeout_arg(&s.arg(2), "settimeout", 2)?;
+    if let Some(sock) = sock_arg(s, "settimeout")? {
         let mut st = sock.st.borrow_mut();
         st.t_connect = t;
         st.t_send = t;
         st.t_read = t;
     }
-    Ok(())
+    Ok(0)
 }
 
-fn settimeouts(lua: &Lua, args: MultiValue) -> ApiResult<()> {
-    let _ = lua;
-    if args.len() != 4 {
+fn settimeouts(s: &Stack) -> ApiResult<c_int> {
+    if s.len() != 4 {
         return raise(format!(
             "ngx.socket settimeouts: expecting 4 arguments (including the object) but seen {}",
-            args.len()
+            s.len()
         ));
     }
-    let a: Vec<Value> = args.into_iter().collect();
-    let c = timeout_arg(&a[1], "settimeouts", 2)?;
-    let s = timeout_arg(&a[2], "settimeouts", 3)?;
-    let r = timeout_arg(&a[3], "settimeouts", 4)?;
-    if let Some(sock) = sock_of(a.first(), "settimeouts")? {
+    let c = timeout_arg(&s.arg(2), "settimeouts", 2)?;
+    let w = timeout_arg(&s.arg(3), "settimeouts", 3)?;
+    let r = timeout_arg(&s.arg(4), "settimeouts", 4)?;
+    if let Some(sock) = sock_arg(s, "settimeouts")? {
         let mut st = sock.st.borrow_mut();
         st.t_connect = c;
-        st.t_send = s;
+        st.t_send = w;
         st.t_read = r;
     }
-    Ok(())
+    Ok(0)
 }
 
 fn option_of(name: &[u8]) -> Option<(u32, u32)> {
@@ -1230,63 +1287,62 @@ fn getoption(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
     to_lua(lua, ret).map_err(Into::into)
 }
 
-fn setkeepalive(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
-    let n = args.len();
+fn setkeepalive(s: &Stack) -> ApiResult<c_int> {
+    let n = s.len();
     if !(1..=3).contains(&n) {
         return raise(format!(
             "expecting 1 to 3 arguments (including the object), but got {n}"
         ));
     }
-    let f = frame(lua, YIELDABLE)?;
-    let a: Vec<Value> = args.into_iter().collect();
-    let sock = sock_of(a.first(), "setkeepalive")?;
-    let timeout = match a.get(1) {
-        None | Some(Value::Nil) => None,
-        Some(v) => match integer_arg(v) {
+    let f = frame_now(YIELDABLE)?;
+    let sock = sock_arg(s, "setkeepalive")?;
+    let timeout = match s.arg(2) {
+        Arg::None | Arg::Nil => None,
+        v => match arg_integer(&v) {
             Some(t) if t >= 0 => Some(t as u64),
             Some(_) => return raise("bad argument #2 to 'setkeepalive' (invalid timeout)"),
             None => {
                 return raise(format!(
                     "bad argument #2 to 'setkeepalive' (number expected, got {})",
-                    type_name(v)
+                    v.type_name()
                 ))
             }
         },
     };
-    let size = match a.get(2) {
-        None | Some(Value::Nil) => None,
-        Some(v) => match integer_arg(v) {
+    let size = match s.arg(3) {
+        Arg::None | Arg::Nil => None,
+        v => match arg_integer(&v) {
             Some(s) if s > 0 => Some(s as usize),
             Some(s) => return raise(format!("bad \"pool_size\" option value: {s}")),
             None => {
                 return raise(format!(
                     "bad argument #3 to 'setkeepalive' (number expected, got {})",
-                    type_name(v)
+                    v.type_name()
                 ))
             }
         },
     };
     let Some(sock) = sock else {
-        return to_lua(lua, fail("closed")).map_err(Into::into);
+        return Ok(push_ret(s, fail("closed")));
     };
     let mut st = sock.st.borrow_mut();
     if st.conn.is_none() {
-        return to_lua(lua, fail("closed")).map_err(Into::into);
+        return Ok(push_ret(s, fail("closed")));
     }
     check_owner(&st, &f)?;
     if st.read_waiter.is_some() {
-        return to_lua(lua, fail("socket busy reading")).map_err(Into::into);
+        return Ok(push_ret(s, fail("socket busy reading")));
     }
     if st.write_waiter.is_some() {
-        return to_lua(lua, fail("socket busy writing")).map_err(Into::into);
+        return Ok(push_ret(s, fail("socket busy writing")));
     }
     if st.rpos < st.rbuf.len() {
-        return to_lua(lua, fail("unread data in buffer")).map_err(Into::into);
+        return Ok(push_ret(s, fail("unread data in buffer")));
     }
     if st.read_closed {
         let old = st.close();
         drop(old);
-        return to_lua(lua, fail("invalid connection")).map_err(Into::into);
+        return Ok(push_ret(s, fail("invalid connection")));
     }
     let key = st.pool_key.clone();
     let size = size.or(st.pool_size).unwrap_or(st.conf.pool_size);
@@ -1294,36 +1350,36 @@ fn setkeepalive(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
     let reused = st.reused;
     let conn = st.close();
     drop(st);
-    let ret = match (conn, lua.app_data_ref::<Pools>()) {
+    let vm = crate::phase::request_vm(f.req);
+    let ret = match (conn, vm.and_then(|vm| vm.lua.app_data_ref::<Pools>())) {
         (Some(c), Some(pools)) => match pools.put(&key, size, c, reused, timeout) {
             Ok(()) => Ret::Int(1),
             Err(e) => fail(e),
         },
         _ => fail("closed"),
     };
-    to_lua(lua, ret).map_err(Into::into)
+    Ok(push_ret(s, ret))
 }
 
-fn getreusedtimes(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
-    if args.len() != 1 {
+fn getreusedtimes(s: &Stack) -> ApiResult<c_int> {
+    if s.len() != 1 {
         return raise(format!(
             "expecting 1 argument (including the object), but got {}",
-            args.len()
+            s.len()
         ));
     }
-    let f = frame(lua, YIELDABLE)?;
-    let a: Vec<Value> = args.into_iter().collect();
-    let Some(sock) = sock_of(a.first(), "getreusedtimes")? else {
-        return to_lua(lua, fail("closed")).map_err(Into::into);
+    let f = frame_now(YIELDABLE)?;
+    let Some(sock) = sock_arg(s, "getreusedtimes")? else {
+        return Ok(push_ret(s, fail("closed")));
     };
     let st = sock.st.borrow();
     if st.conn.is_none() {
-        return to_lua(lua, fail("closed")).map_err(Into::into);
+        return Ok(push_ret(s, fail("closed")));
     }
     check_owner(&st, &f)?;
     let n = st.reused as i64;
     drop(st);
-    to_lua(lua, Ret::Int(n)).map_err(Into::into)
+    Ok(push_ret(s, Ret::Int(n)))
 }
 
 fn sslhandshake(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
@@ -1545,14 +1601,12 @@ fn req_socket(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
     if raw {
         sched::client::watch(r, true);
     }
-    let t = lua.create_table_with_capacity(3, 1)?;
-    t.raw_set(1, lua.create_userdata(SockUd(sock))?)?;
-    let mt: Table = lua.named_registry_value(if raw {
+    let mt = if raw {
         "ngx_lua_rs.raw_req_socket_mt"
     } else {
         "ngx_lua_rs.req_socket_mt"
-    })?;
-    t.set_metatable(Some(mt))?;
+    };
+    let t = socket_object(lua, sock, mt)?;
     Ok(MultiValue::from_iter([Value::Table(t)]))
 }
 
@@ -1567,19 +1621,19 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
         .into_function()?;
     let fns = lua.create_table()?;
     fns.raw_set("new", raw_function(lua, new_socket)?)?;
-    fns.raw_set("connect", raw_function(lua, connect)?)?;
-    fns.raw_set("send", raw_function(lua, send)?)?;
-    fns.raw_set("receive", raw_function(lua, receive)?)?;
-    fns.raw_set("receiveany", raw_function(lua, receiveany)?)?;
+    fns.raw_set("connect", c_function(lua, connect)?)?;
+    fns.raw_set("send", c_function(lua, send)?)?;
+    fns.raw_set("receive", c_function(lua, receive)?)?;
+    fns.raw_set("receiveany", c_function(lua, receiveany)?)?;
     fns.raw_set("receiveuntil", raw_function(lua, receiveuntil)?)?;
     fns.raw_set("until_next", raw_function(lua, until_next)?)?;
-    fns.raw_set("close", raw_function(lua, close)?)?;
-    fns.raw_set("settimeout", raw_function(lua, settimeout)?)?;
-    fns.raw_set("settimeouts", raw_function(lua, settimeouts)?)?;
+    fns.raw_set("close", c_function(lua, close)?)?;
+    fns.raw_set("settimeout", c_function(lua, settimeout)?)?;
+    fns.raw_set("settimeouts", c_function(lua, settimeouts)?)?;
     fns.raw_set("setoption", raw_function(lua, setoption)?)?;
     fns.raw_set("getoption", raw_function(lua, getoption)?)?;
-    fns.raw_set("setkeepalive", raw_function(lua, setkeepalive)?)?;
-    fns.raw_set("getreusedtimes", raw_function(lua, getreusedtimes)?)?;
+    fns.raw_set("setkeepalive", c_function(lua, setkeepalive)?)?;
+    fns.raw_set("getreusedtimes", c_function(lua, getreusedtimes)?)?;
     fns.raw_set("getfd", raw_function(lua, getfd)?)?;
     fns.raw_set("sslhandshake", raw_function(lua, sslhandshake)?)?;
     fns.raw_set("req_socket", raw_function(lua, req_socket)?)?;

@@ -39,6 +39,21 @@ pub fn flatten(lua: &Lua, t: &Table, out: &mut Vec<u8>, rules: Rules) -> Result<
     result
 }
 
+/// As [`flatten`], for the table at absolute index `idx` of a running C
+/// function's stack (see ffi/lua_stack.rs).
+///
+/// # Safety
+/// `l` is the state a C function was called with and `idx` holds a table.
+pub unsafe fn flatten_at(
+    l: *mut lua_State,
+    idx: c_int,
+    out: &mut Vec<u8>,
+    rules: Rules,
+) -> Result<(), String> {
+    // SAFETY: per the contract; walk leaves the stack as it found it.
+    unsafe { walk(l, idx, out, 0, rules) }
+}
+
 unsafe fn walk(
     l: *mut lua_State,
     idx: c_int,

@@ -11,6 +11,7 @@ pub mod filter;
 pub mod fmt;
 pub mod headers;
 pub mod log;
+pub mod lua_stack;
 pub mod lua_table;
 pub mod output;
 pub mod pcre;

@@ -555,6 +555,11 @@ pub struct Waiter {
 impl Waiter {
     /// The running coroutine of the current request frame.
     pub fn current(_lua: &Lua) -> Option<Waiter> {
+        Self::running()
+    }
+
+    /// [`Waiter::current`] for code without a `Lua` handle.
+    pub fn running() -> Option<Waiter> {
         let f = Current::top()?;
         let ctx = RequestCtx::get(f.req)?;
         Some(Waiter {

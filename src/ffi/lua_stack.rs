@@ -1,0 +1,215 @@
+//! API functions as plain Lua C functions, reading their arguments from
+//! the Lua stack and pushing their results there.
+//!
+//! An mlua callback turns every argument into an mlua value (a reference
+//! slot for each string or table), collects them in a `MultiValue` and does
+//! the same for the results; for the cosocket methods a redis request calls
+//! a dozen times, that machinery cost more than the methods. Functions made
+//! with [`c_function`] see a [`Stack`] instead and follow the raise-marker
+//! protocol of `api::raw_function`, so the same Lua shims wrap them.
+
+use std::ffi::{c_int, c_void};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use mlua::ffi::{self, lua_State};
+use mlua::{Function, Lua};
+
+use crate::api::{raise_marker, raise_plain_marker, ApiError, ApiResult};
+use crate::ffi::lua_table::{self, Rules};
+
+/// One argument as the function sees it: plain data is copied out or
+/// borrowed from the stack; tables are named by their stack index.
+#[derive(Clone, Copy, Debug)]
+pub enum Arg<'a> {
+    /// Past the last argument.
+    None,
+    Nil,
+    Bool(bool),
+    Num(f64),
+    Str(&'a [u8]),
+    Table(c_int),
+    /// Any other type, by its Lua name ("function", "userdata"...).
+    Other(&'static str),
+}
+
+impl Arg<'_> {
+    /// luaL_typename's answer ("no value" past the last argument).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Arg::None => "no value",
+            Arg::Nil => "nil",
+            Arg::Bool(_) => "boolean",
+            Arg::Num(_) => "number",
+            Arg::Str(_) => "string",
+            Arg::Table(_) => "table",
+            Arg::Other(t) => t,
+        }
+    }
+}
+
+/// A running C function's view of its stack.
+pub struct Stack {
+    l: *mut lua_State,
+    /// How many arguments it was called with.
+    nargs: c_int,
+}
+
+impl Stack {
+    pub fn len(&self) -> usize {
+        self.nargs as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nargs == 0
+    }
+
+    /// Argument `i` (1-based).
+    pub fn arg(&self, i: usize) -> Arg<'_> {
+        let i = i as c_int;
+        if i < 1 || i > self.nargs {
+            return Arg::None;
+        }
+        // SAFETY: 1 <= i <= nargs is a valid stack slot; reading a string's
+        // bytes does not convert or allocate, and the argument stays on the
+        // stack (so the bytes stay alive) until the function returns, which
+        // outlives the borrow of `self`.
+        unsafe { arg_at(self.l, i) }
+    }
+
+    /// `t[key]` without metamethods, for an argument table at `table`.
+    pub fn field(&self, table: c_int, key: &str) -> Arg<'_> {
+        // SAFETY: `table` is the absolute index of a table argument (Arg::Table);
+        // lua_rawget does not call metamethods; the value is left on the
+        // stack above the arguments (so borrowed bytes stay alive) and the
+        // stack keeps LUA_MINSTACK slots free for a C function.
+        unsafe {
+            if ffi::lua_checkstack(self.l, 2) == 0 {
+                return Arg::Nil;
+            }
+            ffi::lua_pushlstring_(self.l, key.as_ptr().cast(), key.len());
+            ffi::lua_rawget(self.l, table);
+            arg_at(self.l, ffi::lua_gettop(self.l))
+        }
+    }
+
+    /// The address of the full userdata at `t[1]` of the argument table at
+    /// `table` (an object's handle, as our socket objects keep it).
+    pub fn userdata_in(&self, table: c_int) -> Option<usize> {
+        // SAFETY: as in `field`; the value is popped again.
+        unsafe {
+            if ffi::lua_checkstack(self.l, 1) == 0 {
+                return None;
+            }
+            ffi::lua_rawgeti_(self.l, table, 1);
+            let p = if ffi::lua_type(self.l, -1) == ffi::LUA_TUSERDATA {
+                Some(ffi::lua_touserdata(self.l, -1) as usize)
+            } else {
+                None
+            };
+            ffi::lua_settop(self.l, -2);
+            p
+        }
+    }
+
+    /// Appends the flattened array table at `table` (see lua_table).
+    pub fn flatten(&self, table: c_int, out: &mut Vec<u8>, rules: Rules) -> Result<(), String> {
+        // SAFETY: `table` is the index of a table argument of this call.
+        unsafe { lua_table::flatten_at(self.l, table, out, rules) }
+    }
+
+    pub fn push_nil(&self) {
+        // SAFETY: a C function may push LUA_MINSTACK values; ours push at most 3.
+        unsafe { ffi::lua_pushnil(self.l) }
+    }
+
+    pub fn push_bool(&self, b: bool) {
+        // SAFETY: as push_nil.
+        unsafe { ffi::lua_pushboolean(self.l, b as c_int) }
+    }
+
+    pub fn push_number(&self, n: f64) {
+        // SAFETY: as push_nil.
+        unsafe { ffi::lua_pushnumber(self.l, n) }
+    }
+
+    pub fn push_bytes(&self, b: &[u8]) {
+        // SAFETY: as push_nil; Lua copies the bytes.
+        unsafe { ffi::lua_pushlstring_(self.l, b.as_ptr().cast(), b.len()) }
+    }
+
+    pub fn push_light(&self, p: mlua::LightUserData) {
+        // SAFETY: as push_nil; the pointer is only stored, never read.
+        unsafe { ffi::lua_pushlightuserdata(self.l, p.0) }
+    }
+}
+
+/// Reads stack slot `i` (absolute) as an [`Arg`].
+///
+/// # Safety
+/// `i` must be a valid index of `l`'s stack; a string's bytes are borrowed
+/// for as long as the caller keeps the value on the stack.
+unsafe fn arg_at<'a>(l: *mut lua_State, i: c_int) -> Arg<'a> {
+    // SAFETY: per the contract above; lua_tolstring is only applied to
+    // strings (no in-place conversion of numbers).
+    unsafe {
+        match ffi::lua_type(l, i) {
+            ffi::LUA_TNIL => Arg::Nil,
+            ffi::LUA_TBOOLEAN => Arg::Bool(ffi::lua_toboolean(l, i) != 0),
+            ffi::LUA_TNUMBER => Arg::Num(ffi::lua_tonumber(l, i)),
+            ffi::LUA_TSTRING => {
+                let mut len = 0usize;
+                let p = ffi::lua_tolstring(l, i, &mut len);
+                Arg::Str(std::slice::from_raw_parts(p.cast::<u8>(), len))
+            }
+            ffi::LUA_TTABLE => Arg::Table(i),
+            ffi::LUA_TFUNCTION => Arg::Other("function"),
+            ffi::LUA_TTHREAD => Arg::Other("thread"),
+            ffi::LUA_TUSERDATA | ffi::LUA_TLIGHTUSERDATA => Arg::Other("userdata"),
+            _ => Arg::Other("cdata"),
+        }
+    }
+}
+
+/// What [`c_function`] wraps: reads its arguments, pushes its results and
+/// returns how many; an error is returned as the raise marker and message.
+pub(crate) type RawFn = fn(&Stack) -> ApiResult<c_int>;
+
+unsafe extern "C-unwind" fn trampoline(l: *mut lua_State) -> c_int {
+    // SAFETY: only installed by `c_function`, with the RawFn as upvalue 1
+    // (a fn pointer stored as light userdata); LuaJIT calls it with a valid
+    // state. Nothing below raises a Lua error, so no Rust frame is unwound
+    // by a longjmp, and panics stop at catch_unwind.
+    unsafe {
+        let f: RawFn = std::mem::transmute::<*mut c_void, RawFn>(ffi::lua_touserdata(
+            l,
+            ffi::lua_upvalueindex(1),
+        ));
+        let nargs = ffi::lua_gettop(l);
+        let stack = Stack { l, nargs };
+        let res = catch_unwind(AssertUnwindSafe(|| f(&stack)));
+        let (marker, msg) = match res {
+            Ok(Ok(n)) => return n,
+            Ok(Err(ApiError::Raise(m))) => (raise_marker(), m),
+            Ok(Err(ApiError::RaisePlain(m))) => (raise_plain_marker(), m),
+            Ok(Err(ApiError::Lua(e))) => (raise_marker(), e.to_string()),
+            Err(_) => (raise_marker(), "internal error".to_string()),
+        };
+        ffi::lua_settop(l, nargs);
+        ffi::lua_pushlightuserdata(l, marker.0);
+        ffi::lua_pushlstring_(l, msg.as_ptr().cast(), msg.len());
+        2
+    }
+}
+
+/// `f` as a Lua function.
+pub(crate) fn c_function(lua: &Lua, f: RawFn) -> mlua::Result<Function> {
+    // SAFETY: exec_raw runs the closure in a protected call on a stack with
+    // room; it leaves the new C closure (trampoline with `f` as its upvalue)
+    // as the one result. A fn pointer round-trips through a light userdata.
+    unsafe {
+        lua.exec_raw::<Function>((), |l| {
+            ffi::lua_pushlightuserdata(l, f as *mut c_void);
+            ffi::lua_pushcclosure(l, trampoline, 1);
+        })
+    }
+}
