@@ -830,3 +830,4 @@ nil timeout
 nilclosed
 --- error_log
 lua tcp socket write timed out
+

@@ -86,7 +86,7 @@ pub fn client_read(r: Req, ctx: &RequestCtx) {
                     "lua waking up the on_abort callback thread",
                 );
             }
-            crate::phase::wake(r, co, MultiValue::new());
+            crate::phase::wake(r, co, Default::default());
         }
     }
 }

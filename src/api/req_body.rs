@@ -1,7 +1,7 @@
 //! Request body: ngx.req.read_body (yields until read), discard_body,
 //! get_body_data, get_body_file, and lua_need_request_body's read.
 
-use mlua::{Lua, MultiValue, Table, Value};
+use mlua::{Lua, Table, Value};
 use nginx_sys::{ngx_http_request_t, ngx_int_t};
 
 use super::context::{frame, Ctx, Phase, OUTPUT};
@@ -58,7 +58,7 @@ unsafe extern "C" fn body_ready(r: *mut ngx_http_request_t) {
             return;
         };
         if ctx.waiting_body.replace(false) {
-            crate::phase::wake(req, ctx.body_waiter.get(), MultiValue::new());
+            crate::phase::wake(req, ctx.body_waiter.get(), Default::default());
         }
     })
 }

@@ -70,6 +70,27 @@ pub(crate) fn to_lua(lua: &Lua, ret: Ret) -> mlua::Result<MultiValue> {
     Ok(mv)
 }
 
+/// A result as plain values for the waiting coroutine; sessions (mlua
+/// userdata) come back as they were.
+fn into_plain(ret: Ret) -> Result<Vec<sched::Plain>, Ret> {
+    use sched::Plain;
+    Ok(match ret {
+        Ret::Int(i) => vec![Plain::Num(i as f64)],
+        Ret::Bool(b) => vec![Plain::Bool(b)],
+        Ret::Data(d) => vec![Plain::Bytes(d)],
+        Ret::Fail(e, partial) => {
+            let mut v = vec![Plain::Nil, Plain::Bytes(e.into_bytes())];
+            if let Some(p) = partial {
+                v.push(Plain::Bytes(p));
+            }
+            v
+        }
+        Ret::Nils => vec![Plain::Nil, Plain::Nil, Plain::Nil],
+        Ret::Wait => vec![Plain::Light(sched::wait_marker())],
+        session @ Ret::Session(_) => return Err(session),
+    })
+}
+
 /// [`to_lua`] for C functions: pushes the values, returns how many.
 /// (Sessions are only returned by sslhandshake, an mlua function.)
 pub(crate) fn push_ret(s: &Stack, ret: Ret) -> c_int {
@@ -107,6 +128,10 @@ pub(crate) fn ret(lua: &Lua, r: Ret) -> ApiResult<MultiValue> {
 pub(crate) fn deliver(w: Waiter, ret: Ret) {
     let Some(vm) = crate::phase::request_vm(w.req) else {
         return;
+    };
+    let ret = match into_plain(ret) {
+        Ok(plain) => return w.wake(sched::Args::Plain(plain)),
+        Err(ret) => ret,
     };
     match to_lua(&vm.lua, ret) {
         Ok(mv) => w.wake(mv),

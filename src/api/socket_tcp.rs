@@ -18,7 +18,7 @@ use super::socket::{
 };
 use super::{raise, raw_function, subtable, ApiResult};
 use crate::ffi::log;
-use crate::ffi::lua_stack::{c_function, Arg, Stack};
+use crate::ffi::lua_stack::{self, c_function, Arg, Stack};
 use crate::ffi::request::Req;
 use crate::module;
 use crate::net::addr::SockAddr;
@@ -352,64 +352,12 @@ pub struct TcpSock {
     st: RefCell<State>,
 }
 
-/// The userdata in slot 1 of a socket object. Its address is registered
-/// in [`SOCKETS`] so that C-function methods find the socket from the
-/// object without going through mlua.
-struct SockUd {
-    sock: Rc<TcpSock>,
-    addr: std::cell::Cell<usize>,
-}
-impl UserData for SockUd {}
-
-impl Drop for SockUd {
-    fn drop(&mut self) {
-        let addr = self.addr.get();
-        let _ = SOCKETS.try_with(|m| m.borrow_mut().remove(&addr));
-    }
-}
-
-/// Hashes userdata addresses (16-byte aligned, all distinct) cheaply.
-#[derive(Default)]
-struct AddrHasher(u64);
-
-impl std::hash::Hasher for AddrHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.0 = ((n as u64) >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type SocketMap =
-    std::collections::HashMap<usize, Weak<TcpSock>, std::hash::BuildHasherDefault<AddrHasher>>;
-
-thread_local! {
-    /// Live socket objects by their userdata's address (one worker thread
-    /// runs Lua; entries go with the userdata).
-    static SOCKETS: RefCell<SocketMap> = RefCell::new(SocketMap::default());
-}
-
-/// A new socket object table (slot 1: the registered userdata) with `mt`.
-fn socket_object(lua: &Lua, sock: Rc<TcpSock>, mt: &str) -> mlua::Result<Table> {
-    let weak = Rc::downgrade(&sock);
-    let ud = lua.create_userdata(SockUd {
-        sock,
-        addr: Default::default(),
-    })?;
-    let addr = ud.to_pointer() as usize;
-    ud.borrow::<SockUd>()?.addr.set(addr);
-    SOCKETS.with_borrow_mut(|m| m.insert(addr, weak));
-    let t = lua.create_table_with_capacity(3, 1)?;
-    t.raw_set(1, ud)?;
-    t.set_metatable(Some(lua.named_registry_value::<Table>(mt)?))?;
-    Ok(t)
-}
+/// Registry names: the metatable of the userdata in a socket object's
+/// slot 1 (which holds the Rc<TcpSock>), and the objects' own metatables.
+const SOCK_UD_MT: &std::ffi::CStr = c"ngx_lua_rs.tcp_sock_ud";
+const TCP_MT: &std::ffi::CStr = c"__tcp_cosocket_mt";
+const REQ_MT: &std::ffi::CStr = c"ngx_lua_rs.req_socket_mt";
+const RAW_REQ_MT: &std::ffi::CStr = c"ngx_lua_rs.raw_req_socket_mt";
 
 struct UntilUd {
     sock: Rc<TcpSock>,
@@ -636,16 +584,20 @@ impl ResolveHandler for TcpSock {
 // ---- argument helpers ------------------------------------------------------
 
 /// The socket behind `self` (slot 1 of the object table).
-fn sock_of(v: Option<&Value>, fname: &str) -> ApiResult<Option<Rc<TcpSock>>> {
-    socket::object(v, fname, |s: &SockUd| s.sock.clone())
+fn sock_of(lua: &Lua, v: Option<&Value>, fname: &str) -> ApiResult<Option<Rc<TcpSock>>> {
+    match v {
+        Some(Value::Table(t)) => Ok(lua_stack::object_in(lua, t, SOCK_UD_MT)),
+        other => raise(format!(
+            "bad argument #1 to '{fname}' (table expected, got {})",
+            other.map(type_name).unwrap_or("no value")
+        )),
+    }
 }
 
 /// [`sock_of`] for C-function methods: `self` is argument 1.
 fn sock_arg(s: &Stack, fname: &str) -> ApiResult<Option<Rc<TcpSock>>> {
     match s.arg(1) {
-        Arg::Table(t) => Ok(s
-            .userdata_in(t)
-            .and_then(|addr| SOCKETS.with_borrow(|m| m.get(&addr).and_then(Weak::upgrade)))),
+        Arg::Table(t) => Ok(s.object_in(t, SOCK_UD_MT)),
         other => raise(format!(
             "bad argument #1 to '{fname}' (table expected, got {})",
             other.type_name()
@@ -679,13 +631,13 @@ fn closed_log(st: &State, f: &Frame, what: &str) {
 
 // ---- methods ------------------------------------------------------------------
 
-fn new_socket(lua: &Lua, args: MultiValue) -> ApiResult<Table> {
-    if !args.is_empty() {
-        return raise(format!("expecting zero arguments, but got {}", args.len()));
+fn new_socket(s: &Stack) -> ApiResult<c_int> {
+    if !s.is_empty() {
+        return raise(format!("expecting zero arguments, but got {}", s.len()));
     }
-    let f = frame(lua, YIELDABLE)?;
-    let sock = TcpSock::new(SockConf::of(f.req));
-    Ok(socket_object(lua, sock, "__tcp_cosocket_mt")?)
+    let f = frame_now(YIELDABLE)?;
+    s.push_object(TcpSock::new(SockConf::of(f.req)), SOCK_UD_MT, TCP_MT);
+    Ok(1)
 }
 
 fn connect(s: &Stack) -> ApiResult<c_int> {
@@ -1028,7 +980,7 @@ fn receiveuntil(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
             }
         }
     }
-    let sock = sock_of(a.first(), "receiveuntil")?;
+    let sock = sock_of(lua, a.first(), "receiveuntil")?;
     let pat: Vec<u8> = match &a[1] {
         Value::String(s) => s.as_bytes().to_vec(),
         v @ (Value::Integer(_) | Value::Number(_)) => {
@@ -1212,7 +1164,7 @@ fn option_name(v: Option<&Value>) -> Result<Vec<u8>, Ret> {
 
 fn setoption(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
     let a: Vec<Value> = args.into_iter().collect();
-    let Some(sock) = sock_of(a.first(), "setoption")? else {
+    let Some(sock) = sock_of(lua, a.first(), "setoption")? else {
         return raise("bad tcp socket");
     };
     let name = match option_name(a.get(1)) {
@@ -1258,7 +1210,7 @@ fn setoption(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
 
 fn getoption(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
     let a: Vec<Value> = args.into_iter().collect();
-    let Some(sock) = sock_of(a.first(), "getoption")? else {
+    let Some(sock) = sock_of(lua, a.first(), "getoption")? else {
         return raise("bad tcp socket");
     };
     let name = match option_name(a.get(1)) {
@@ -1391,7 +1343,7 @@ fn sslhandshake(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
     }
     let f = frame(lua, YIELDABLE)?;
     let a: Vec<Value> = args.into_iter().collect();
-    let sock = sock_of(a.first(), "sslhandshake")?;
+    let sock = sock_of(lua, a.first(), "sslhandshake")?;
     let truthy =
         |v: Option<&Value>| !matches!(v, None | Some(Value::Nil) | Some(Value::Boolean(false)));
     let session_ud = match a.get(1) {
@@ -1488,7 +1440,7 @@ fn sslhandshake(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
 
 fn getfd(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
     let a: Vec<Value> = args.into_iter().collect();
-    let Some(sock) = sock_of(a.first(), "getfd")? else {
+    let Some(sock) = sock_of(lua, a.first(), "getfd")? else {
         return raise("bad tcp socket");
     };
     let st = sock.st.borrow();
@@ -1601,26 +1553,24 @@ fn req_socket(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
     if raw {
         sched::client::watch(r, true);
     }
-    let mt = if raw {
-        "ngx_lua_rs.raw_req_socket_mt"
-    } else {
-        "ngx_lua_rs.req_socket_mt"
-    };
-    let t = socket_object(lua, sock, mt)?;
+    let mt = if raw { RAW_REQ_MT } else { REQ_MT };
+    let t = lua_stack::new_object(lua, sock, SOCK_UD_MT, mt)?;
     Ok(MultiValue::from_iter([Value::Table(t)]))
 }
 
 pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
     lua.set_app_data(Pools::default());
+    lua_stack::install_object_type::<TcpSock>(lua, SOCK_UD_MT)?;
     let mt = lua.create_table()?;
-    lua.set_named_registry_value("__tcp_cosocket_mt", &mt)?;
+    lua.set_named_registry_value(&TCP_MT.to_string_lossy(), &mt)?;
+    lua_stack::register_table(lua, TCP_MT, &mt)?;
     let socket = subtable(lua, ngx, "socket")?;
     let shim: mlua::Function = lua
         .load(include_str!("../../lualib/socket_tcp.lua"))
         .set_name("=ngx_lua_rs.socket_tcp")
         .into_function()?;
     let fns = lua.create_table()?;
-    fns.raw_set("new", raw_function(lua, new_socket)?)?;
+    fns.raw_set("new", c_function(lua, new_socket)?)?;
     fns.raw_set("connect", c_function(lua, connect)?)?;
     fns.raw_set("send", c_function(lua, send)?)?;
     fns.raw_set("receive", c_function(lua, receive)?)?;
@@ -1639,8 +1589,8 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
     fns.raw_set("req_socket", raw_function(lua, req_socket)?)?;
     let req_mt = lua.create_table()?;
     let raw_mt = lua.create_table()?;
-    lua.set_named_registry_value("ngx_lua_rs.req_socket_mt", &req_mt)?;
-    lua.set_named_registry_value("ngx_lua_rs.raw_req_socket_mt", &raw_mt)?;
+    lua_stack::register_table(lua, REQ_MT, &req_mt)?;
+    lua_stack::register_table(lua, RAW_REQ_MT, &raw_mt)?;
     let finish: mlua::Function = shim.call((
         fns,
         socket,

@@ -9,7 +9,7 @@
 use std::ffi::{c_int, c_void};
 
 use mlua::ffi::{self, lua_State};
-use mlua::{Lua, MultiValue, Table, Value};
+use mlua::{LightUserData, Lua, MultiValue, Table, Value};
 
 /// Where values that are not plain data cross between mlua and a raw stack
 /// (the same registry key, for the C API and for mlua).
@@ -27,6 +27,34 @@ extern "C" {
         msg: *const std::ffi::c_char,
         level: c_int,
     );
+}
+
+/// What a resume hands the coroutine (what its yield returns).
+pub enum Args {
+    Values(MultiValue),
+    /// Plain data made without mlua (a socket result delivered by an
+    /// event): pushed straight onto the coroutine's stack.
+    Plain(Vec<Plain>),
+}
+
+pub enum Plain {
+    Nil,
+    Bool(bool),
+    Num(f64),
+    Bytes(Vec<u8>),
+    Light(LightUserData),
+}
+
+impl Default for Args {
+    fn default() -> Self {
+        Args::Values(MultiValue::new())
+    }
+}
+
+impl From<MultiValue> for Args {
+    fn from(v: MultiValue) -> Self {
+        Args::Values(v)
+    }
 }
 
 /// How a resume ended; the counts are of values now on the coroutine stack.
@@ -58,7 +86,11 @@ impl RawCo {
     }
 
     /// Pushes `args` for the next resume; returns how many were pushed.
-    pub fn push_args(self, lua: &Lua, args: MultiValue) -> mlua::Result<usize> {
+    pub fn push_args(self, lua: &Lua, args: Args) -> mlua::Result<usize> {
+        let args = match args {
+            Args::Values(v) => v,
+            Args::Plain(p) => return self.push_plain(p),
+        };
         let n = args.len();
         // SAFETY: the coroutine is suspended or new (the scheduler resumes
         // only those), so its stack may be pushed to; checkstack grows it.
@@ -82,6 +114,26 @@ impl RawCo {
                         ffi::lua_pushlstring_(self.0, b.as_ptr().cast(), b.len());
                     }
                     _ => ffi::lua_pushnil(self.0),
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    fn push_plain(self, args: Vec<Plain>) -> mlua::Result<usize> {
+        let n = args.len();
+        // SAFETY: as in push_args: a stopped coroutine, room checked first.
+        unsafe {
+            if ffi::lua_checkstack(self.0, n as c_int + 2) == 0 {
+                return Err(mlua::Error::runtime("coroutine stack overflow"));
+            }
+            for v in args {
+                match v {
+                    Plain::Nil => ffi::lua_pushnil(self.0),
+                    Plain::Bool(b) => ffi::lua_pushboolean(self.0, b as c_int),
+                    Plain::Num(x) => ffi::lua_pushnumber(self.0, x),
+                    Plain::Bytes(b) => ffi::lua_pushlstring_(self.0, b.as_ptr().cast(), b.len()),
+                    Plain::Light(p) => ffi::lua_pushlightuserdata(self.0, p.0),
                 }
             }
         }

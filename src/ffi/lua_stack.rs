@@ -92,25 +92,6 @@ impl Stack {
         }
     }
 
-    /// The address of the full userdata at `t[1]` of the argument table at
-    /// `table` (an object's handle, as our socket objects keep it).
-    pub fn userdata_in(&self, table: c_int) -> Option<usize> {
-        // SAFETY: as in `field`; the value is popped again.
-        unsafe {
-            if ffi::lua_checkstack(self.l, 1) == 0 {
-                return None;
-            }
-            ffi::lua_rawgeti_(self.l, table, 1);
-            let p = if ffi::lua_type(self.l, -1) == ffi::LUA_TUSERDATA {
-                Some(ffi::lua_touserdata(self.l, -1) as usize)
-            } else {
-                None
-            };
-            ffi::lua_settop(self.l, -2);
-            p
-        }
-    }
-
     /// Appends the flattened array table at `table` (see lua_table).
     pub fn flatten(&self, table: c_int, out: &mut Vec<u8>, rules: Rules) -> Result<(), String> {
         // SAFETY: `table` is the index of a table argument of this call.
@@ -212,4 +193,196 @@ pub(crate) fn c_function(lua: &Lua, f: RawFn) -> mlua::Result<Function> {
             ffi::lua_pushcclosure(l, trampoline, 1);
         })
     }
+}
+
+// ---- objects: an Rc<T> in a userdata of our own ------------------------------
+//
+// Cosocket objects are tables holding, in slot 1, a userdata with the Rust
+// object. mlua's userdata would cost an mlua callback per creation and a
+// borrow check per use; ours is a raw userdata holding an Rc, whose
+// metatable frees it. The metatables live in the registry keyed by the
+// address of a static name (a light userdata: no string to hash per use).
+
+/// Pushes registry[key], `key` being a static name's address.
+///
+/// # Safety
+/// `l` has room for one more value.
+unsafe fn push_registered(l: *mut lua_State, key: &'static std::ffi::CStr) {
+    // SAFETY: per the contract; a raw get on the registry never raises.
+    unsafe {
+        ffi::lua_pushlightuserdata(l, key.as_ptr() as *mut c_void);
+        ffi::lua_rawget(l, ffi::LUA_REGISTRYINDEX);
+    }
+}
+
+/// Stores `t` as registry[key] for [`Stack::push_object`]'s lookups.
+pub(crate) fn register_table(
+    lua: &Lua,
+    key: &'static std::ffi::CStr,
+    t: &mlua::Table,
+) -> mlua::Result<()> {
+    // SAFETY: exec_raw pushes `t` at index 1 of a protected call with room.
+    unsafe {
+        lua.exec_raw::<()>(t.clone(), |l| {
+            ffi::lua_pushlightuserdata(l, key.as_ptr() as *mut c_void);
+            ffi::lua_pushvalue(l, 1);
+            ffi::lua_rawset(l, ffi::LUA_REGISTRYINDEX);
+        })
+    }
+}
+
+unsafe extern "C-unwind" fn drop_rc<T>(l: *mut lua_State) -> c_int {
+    // SAFETY: installed only as the __gc of metatables that `new_object`
+    // gives to userdata it initialised with an Rc<T>; the metatable is
+    // hidden (__metatable), so Lua code cannot call it again; Lua runs a
+    // userdata's finaliser once.
+    unsafe {
+        let p = ffi::lua_touserdata(l, 1) as *mut std::rc::Rc<T>;
+        if !p.is_null() {
+            std::ptr::drop_in_place(p);
+        }
+    }
+    0
+}
+
+/// Registers the userdata metatable for objects of type T under `ud_mt`.
+pub(crate) fn install_object_type<T: 'static>(
+    lua: &Lua,
+    ud_mt: &'static std::ffi::CStr,
+) -> mlua::Result<()> {
+    // SAFETY: exec_raw gives a protected call with stack room; the pushes
+    // build a plain table and store it in the registry.
+    unsafe {
+        lua.exec_raw::<()>((), |l| {
+            ffi::lua_createtable(l, 0, 2);
+            ffi::lua_pushcfunction(l, drop_rc::<T>);
+            ffi::lua_setfield(l, -2, c"__gc".as_ptr());
+            ffi::lua_pushboolean(l, 0);
+            ffi::lua_setfield(l, -2, c"__metatable".as_ptr());
+            ffi::lua_pushlightuserdata(l, ud_mt.as_ptr() as *mut c_void);
+            ffi::lua_insert(l, -2);
+            ffi::lua_rawset(l, ffi::LUA_REGISTRYINDEX);
+        })
+    }
+}
+
+/// Pushes a new object table: slot 1 a userdata holding `v` (metatable
+/// `ud_mt`), the table's own metatable the registry's `table_mt`.
+///
+/// # Safety
+/// `l` has room for 3 more values; `ud_mt` was installed for T. (An
+/// allocation failure raises a Lua error through the caller.)
+unsafe fn push_object<T>(
+    l: *mut lua_State,
+    v: std::rc::Rc<T>,
+    ud_mt: &'static std::ffi::CStr,
+    table_mt: &'static std::ffi::CStr,
+) {
+    // SAFETY: per the contract; the userdata block is sized and (by Lua's
+    // allocator) aligned for a pointer, and is initialised before anything
+    // can collect it.
+    unsafe {
+        ffi::lua_createtable(l, 3, 1);
+        let p =
+            ffi::lua_newuserdata(l, std::mem::size_of::<std::rc::Rc<T>>()) as *mut std::rc::Rc<T>;
+        std::ptr::write(p, v);
+        push_registered(l, ud_mt);
+        ffi::lua_setmetatable(l, -2);
+        ffi::lua_rawseti_(l, -2, 1);
+        push_registered(l, table_mt);
+        ffi::lua_setmetatable(l, -2);
+    }
+}
+
+/// The Rc<T> in the userdata at `idx`, if it is an object of type T.
+///
+/// # Safety
+/// `idx` is a valid index of `l`, with room for 2 more values.
+unsafe fn object_at<T>(
+    l: *mut lua_State,
+    idx: c_int,
+    ud_mt: &'static std::ffi::CStr,
+) -> Option<std::rc::Rc<T>> {
+    // SAFETY: per the contract. The userdata is only read as an Rc<T> when
+    // its metatable is the one `push_object` gives T's userdata (which Lua
+    // code cannot set: it is hidden, and setmetatable refuses userdata) and
+    // its size is an Rc's.
+    unsafe {
+        if ffi::lua_type(l, idx) != ffi::LUA_TUSERDATA
+            || ffi::lua_objlen(l, idx) != std::mem::size_of::<std::rc::Rc<T>>()
+            || ffi::lua_getmetatable(l, idx) == 0
+        {
+            return None;
+        }
+        push_registered(l, ud_mt);
+        let ours = ffi::lua_rawequal(l, -1, -2) != 0;
+        ffi::lua_settop(l, -3);
+        if !ours {
+            return None;
+        }
+        let p = ffi::lua_touserdata(l, idx) as *const std::rc::Rc<T>;
+        Some((*p).clone())
+    }
+}
+
+impl Stack {
+    /// Pushes a new object holding `v` (see [`push_object`]).
+    pub fn push_object<T>(
+        &self,
+        v: std::rc::Rc<T>,
+        ud_mt: &'static std::ffi::CStr,
+        table_mt: &'static std::ffi::CStr,
+    ) {
+        // SAFETY: a C function has LUA_MINSTACK slots; ud_mt is installed at
+        // VM creation for every object type that uses it.
+        unsafe { push_object(self.l, v, ud_mt, table_mt) }
+    }
+
+    /// The object behind the argument table at `table` (its slot 1).
+    pub fn object_in<T>(
+        &self,
+        table: c_int,
+        ud_mt: &'static std::ffi::CStr,
+    ) -> Option<std::rc::Rc<T>> {
+        // SAFETY: `table` is a table argument; the slot value is popped.
+        unsafe {
+            if ffi::lua_checkstack(self.l, 3) == 0 {
+                return None;
+            }
+            ffi::lua_rawgeti_(self.l, table, 1);
+            let top = ffi::lua_gettop(self.l);
+            let v = object_at::<T>(self.l, top, ud_mt);
+            ffi::lua_settop(self.l, top - 1);
+            v
+        }
+    }
+}
+
+/// [`Stack::push_object`] for mlua code.
+pub(crate) fn new_object<T>(
+    lua: &Lua,
+    v: std::rc::Rc<T>,
+    ud_mt: &'static std::ffi::CStr,
+    table_mt: &'static std::ffi::CStr,
+) -> mlua::Result<mlua::Table> {
+    // SAFETY: exec_raw's protected call has stack room; the table is its result.
+    unsafe { lua.exec_raw::<mlua::Table>((), |l| push_object(l, v, ud_mt, table_mt)) }
+}
+
+/// [`Stack::object_in`] for mlua code.
+pub(crate) fn object_in<T>(
+    lua: &Lua,
+    t: &mlua::Table,
+    ud_mt: &'static std::ffi::CStr,
+) -> Option<std::rc::Rc<T>> {
+    let mut found = None;
+    // SAFETY: exec_raw pushes `t` at index 1 of a protected call's stack.
+    let _ = unsafe {
+        lua.exec_raw::<()>(t.clone(), |l| {
+            ffi::lua_rawgeti_(l, 1, 1);
+            found = object_at::<T>(l, 2, ud_mt);
+            ffi::lua_settop(l, 0);
+        })
+    };
+    found
 }

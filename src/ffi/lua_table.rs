@@ -72,6 +72,8 @@ unsafe fn walk(
         }
         let mut max = 0usize;
         let mut count = 0usize;
+        // The strings' total length, so `out` grows once.
+        let mut bytes = 0usize;
         ffi::lua_pushnil(l);
         while ffi::lua_next(l, idx) != 0 {
             let k = if ffi::lua_type(l, -2) == ffi::LUA_TNUMBER {
@@ -79,9 +81,13 @@ unsafe fn walk(
             } else {
                 0.0
             };
-            if k < 1.0 || k.fract() != 0.0 {
+            // A positive integer key (the cast check is cheaper than fract()).
+            if k < 1.0 || (k as usize) as f64 != k {
                 ffi::lua_pop(l, 2);
                 return Err("non-array table found".into());
+            }
+            if ffi::lua_type(l, -1) == ffi::LUA_TSTRING {
+                bytes += ffi::lua_objlen(l, -1);
             }
             max = max.max(k as usize);
             count += 1;
@@ -90,6 +96,7 @@ unsafe fn walk(
         if rules == Rules::Send && count != max {
             return Err("non-array table found".into());
         }
+        out.reserve(bytes + 8);
         for i in 1..=max {
             ffi::lua_rawgeti_(l, idx, i as c_int);
             let ty = ffi::lua_type(l, -1);

@@ -95,7 +95,7 @@ pub struct RequestCtx {
     /// `resume_co` with `resume_args`.
     pub resume_ready: Cell<bool>,
     pub resume_co: Cell<usize>,
-    pub resume_args: Cell<MultiValue>,
+    pub resume_args: Cell<crate::ffi::coroutine::Args>,
     /// Response headers were set through ngx.header (keeps Content-Length).
     pub headers_set: Cell<bool>,
     /// The scheduler-level coroutine running now (0 = the entry coroutine).

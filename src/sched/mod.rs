@@ -12,6 +12,7 @@ pub mod event;
 use mlua::{Function, LightUserData, Lua, MultiValue, Value};
 
 use crate::api::context::{Current, Frame, Phase};
+pub use crate::ffi::coroutine::{Args, Plain};
 use crate::ffi::coroutine::{RawCo, Resumed};
 use crate::ffi::log;
 use crate::ffi::request::Req;
@@ -155,7 +156,7 @@ pub fn run_with(lua: &Lua, r: Req, phase: Phase, f: Body, args: MultiValue) -> O
     ctx.entry_phase.set(Some(phase));
     ctx.entry_outcome.set(None);
     ctx.exit_code.set(None);
-    drive(lua, r, phase, ctx, 0, args)
+    drive(lua, r, phase, ctx, 0, Args::Values(args))
 }
 
 /// A new scheduler-level coroutine that will run `f`; a light thread not
@@ -204,7 +205,7 @@ pub fn new_slot(
 /// Resumes coroutine `co` of the request, which waited for an event, with
 /// `args` (what its shim's yield returns). A coroutine that is no longer
 /// waiting (killed, or the request moved on) is left alone.
-pub fn resume(lua: &Lua, r: Req, co: usize, args: MultiValue) -> Outcome {
+pub fn resume(lua: &Lua, r: Req, co: usize, args: Args) -> Outcome {
     let Some(ctx) = RequestCtx::get(r) else {
         return Outcome::Failed;
     };
@@ -221,7 +222,11 @@ pub fn resume(lua: &Lua, r: Req, co: usize, args: MultiValue) -> Outcome {
     if !waiting {
         return Outcome::Yielded;
     }
-    drive(lua, r, phase, ctx, co, start.unwrap_or(args))
+    let args = match start {
+        Some(s) => Args::Values(s),
+        None => args,
+    };
+    drive(lua, r, phase, ctx, co, args)
 }
 
 /// What a resumed coroutine did when it stopped.
@@ -280,7 +285,7 @@ fn drive(
     phase: Phase,
     ctx: &RequestCtx,
     mut co: usize,
-    mut args: MultiValue,
+    mut args: Args,
 ) -> Outcome {
     loop {
         let raw = match ctx.cos.borrow_mut().get_mut(co) {
@@ -360,7 +365,7 @@ fn drive(
         match next {
             Some((c, a)) => {
                 co = c;
-                args = a;
+                args = Args::Values(a);
             }
             None => {
                 return match ctx.entry_outcome.get() {
@@ -570,7 +575,7 @@ impl Waiter {
 
     /// Resumes the waiting coroutine with `args` (what its shim's yield
     /// returns), then lets nginx run posted requests.
-    pub fn wake(self, args: MultiValue) {
-        crate::phase::wake(self.req, self.co, args);
+    pub fn wake(self, args: impl Into<Args>) {
+        crate::phase::wake(self.req, self.co, args.into());
     }
 }
