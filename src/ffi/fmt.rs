@@ -6,10 +6,10 @@ extern "C" {
 
 /// Appends `n` formatted like Lua's `tostring(n)`.
 pub fn push_number(out: &mut Vec<u8>, n: f64) {
-    // %.14g prints integers of up to 14 digits in full.
-    if n.fract() == 0.0 && n.abs() < 1e14 {
-        let mut b = itoa_buf(n as i64);
-        out.append(&mut b);
+    // %.14g prints integers of up to 14 digits in full. (The cast check
+    // avoids fract(), a libm call; -0.0 must still print as "-0".)
+    if n.abs() < 1e14 && (n as i64) as f64 == n && !(n == 0.0 && n.is_sign_negative()) {
+        push_integer(out, n as i64);
         return;
     }
     let mut buf = [0u8; 32];
@@ -21,8 +21,23 @@ pub fn push_number(out: &mut Vec<u8>, n: f64) {
     }
 }
 
-fn itoa_buf(v: i64) -> Vec<u8> {
-    v.to_string().into_bytes()
+/// Appends `v` in decimal without an intermediate String.
+fn push_integer(out: &mut Vec<u8>, v: i64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut m = v.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&buf[i..]);
 }
 
 #[cfg(test)]
@@ -45,5 +60,9 @@ mod tests {
         assert_eq!(f(f64::INFINITY), "inf");
         assert_eq!(f(99999999999999.0), "99999999999999");
         assert_eq!(f(123456789012345.0), "1.2345678901234e+14");
+        assert_eq!(f(0.0), "0");
+        assert_eq!(f(-0.0), "-0");
+        assert_eq!(f(-99999999999999.0), "-99999999999999");
+        assert_eq!(f(f64::NAN).trim_start_matches('-'), "nan");
     }
 }
