@@ -4,29 +4,29 @@
 //! set_by_lua* swaps in a plain table of its arguments while it runs
 //! (phase/set.rs), so this metatable only serves the other phases.
 
-use mlua::{Lua, Table, Value};
+use std::ffi::c_int;
 
-use super::context::{Frame, Phase};
-use super::{function, raise, ApiResult};
+use mlua::{Lua, Table};
+
+use super::context::{Current, Phase};
+use super::{c_api_function, raise, ApiResult};
 use crate::ffi::filter;
+use crate::ffi::lua_stack::{Arg, Stack};
+use crate::ffi::lua_table::Rules;
 use crate::sched::RequestCtx;
 
-fn top(_lua: &Lua) -> Option<Frame> {
-    super::context::Current::top()
-}
-
-fn index_of(key: &Value) -> Option<i64> {
+/// `ngx.arg`'s key as an index (integral numbers and numeric strings).
+fn index_of(key: &Arg) -> Option<i64> {
     match key {
-        Value::Integer(i) => Some(*i),
-        Value::Number(n) if n.fract() == 0.0 => Some(*n as i64),
-        Value::String(s) => s.to_str().ok().and_then(|s| s.trim().parse().ok()),
+        Arg::Num(n) if (*n as i64) as f64 == *n => Some(*n as i64),
+        Arg::Str(b) => std::str::from_utf8(b).ok()?.trim().parse().ok(),
         _ => None,
     }
 }
 
-/// `ngx.arg[i]`.
-fn get(lua: &Lua, (_t, key): (Table, Value)) -> ApiResult<Value> {
-    let Some(f) = top(lua) else {
+/// `ngx.arg[i]` (__index: table, key).
+fn get(s: &Stack) -> ApiResult<c_int> {
+    let Some(f) = Current::top() else {
         return raise("no request found");
     };
     if f.phase != Phase::BodyFilter {
@@ -35,18 +35,17 @@ fn get(lua: &Lua, (_t, key): (Table, Value)) -> ApiResult<Value> {
     let Some(ctx) = RequestCtx::get(f.req) else {
         return raise("no request ctx found");
     };
-    match index_of(&key) {
-        Some(1) => Ok(Value::String(filter::with_chunk(&ctx.body, |b| {
-            lua.create_string(b)
-        })?)),
-        Some(2) => Ok(Value::Boolean(filter::eof(&ctx.body))),
-        _ => Ok(Value::Nil),
+    match index_of(&s.arg(2)) {
+        Some(1) => filter::with_chunk(&ctx.body, |b| s.push_bytes(b)),
+        Some(2) => s.push_bool(filter::eof(&ctx.body)),
+        _ => s.push_nil(),
     }
+    Ok(1)
 }
 
-/// `ngx.arg[i] = v`.
-fn set(lua: &Lua, (_t, key, value): (Table, Value, Value)) -> ApiResult<()> {
-    let Some(f) = top(lua) else {
+/// `ngx.arg[i] = v` (__newindex: table, key, value).
+fn set(s: &Stack) -> ApiResult<c_int> {
+    let Some(f) = Current::top() else {
         return raise("no request object found");
     };
     if f.phase != Phase::BodyFilter {
@@ -58,34 +57,31 @@ fn set(lua: &Lua, (_t, key, value): (Table, Value, Value)) -> ApiResult<()> {
     let Some(ctx) = RequestCtx::get(f.req) else {
         return raise("ctx not found");
     };
-    let idx = match index_of(&key) {
-        Some(i) => i,
-        None => {
-            return raise(format!(
-                "bad argument #2 to '__newindex' (number expected, got {})",
-                key.type_name()
-            ))
-        }
+    let key = s.arg(2);
+    let Some(idx) = index_of(&key) else {
+        return raise(format!(
+            "bad argument #2 to '__newindex' (number expected, got {})",
+            key.type_name()
+        ));
     };
+    let value = s.arg(3);
     let r = match idx {
         2 => filter::set_eof(
             f.req,
             &ctx.body,
-            !matches!(value, Value::Nil | Value::Boolean(false)),
+            !matches!(value, Arg::Nil | Arg::None | Arg::Bool(false)),
         ),
         1 => match value {
-            Value::Nil => filter::set_chunk(f.req, &ctx.body, None),
-            Value::String(s) => filter::set_chunk(f.req, &ctx.body, Some(&s.as_bytes())),
-            v @ (Value::Integer(_) | Value::Number(_)) => {
-                let s = lua
-                    .coerce_string(v)?
-                    .map(|s| s.as_bytes().to_vec())
-                    .unwrap_or_default();
-                filter::set_chunk(f.req, &ctx.body, Some(&s))
-            }
-            Value::Table(t) => {
+            Arg::Nil | Arg::None => filter::set_chunk(f.req, &ctx.body, None),
+            Arg::Str(b) => filter::set_chunk(f.req, &ctx.body, Some(b)),
+            Arg::Num(n) => {
                 let mut buf = Vec::new();
-                if let Err(e) = push_table(&mut buf, &t, 0) {
+                crate::ffi::fmt::push_number(&mut buf, n);
+                filter::set_chunk(f.req, &ctx.body, Some(&buf))
+            }
+            Arg::Table(t) => {
+                let mut buf = Vec::new();
+                if let Err(e) = s.flatten(t, &mut buf, Rules::Chunk) {
                     return raise(e);
                 }
                 filter::set_chunk(f.req, &ctx.body, Some(&buf))
@@ -95,43 +91,16 @@ fn set(lua: &Lua, (_t, key, value): (Table, Value, Value)) -> ApiResult<()> {
         _ => return raise(format!("bad index: {idx}")),
     };
     match r {
-        Ok(()) => Ok(()),
+        Ok(()) => Ok(0),
         Err(e) => raise(e),
     }
-}
-
-/// Flattens an array of strings and numbers (nested arrays allowed), as
-/// upstream's strict table-to-string does for body filter chunks.
-fn push_table(out: &mut Vec<u8>, t: &Table, depth: usize) -> Result<(), String> {
-    if depth > 100 {
-        return Err("nested table too deep".into());
-    }
-    let mut max = 0usize;
-    for pair in t.pairs::<Value, Value>() {
-        let (k, _) = pair.map_err(|e| e.to_string())?;
-        match k {
-            Value::Integer(i) if i >= 1 => max = max.max(i as usize),
-            Value::Number(f) if f >= 1.0 && f.fract() == 0.0 => max = max.max(f as usize),
-            _ => return Err("non-array table found".into()),
-        }
-    }
-    for i in 1..=max {
-        match t.raw_get::<Value>(i).map_err(|e| e.to_string())? {
-            Value::String(s) => out.extend_from_slice(&s.as_bytes()),
-            Value::Integer(n) => out.extend_from_slice(n.to_string().as_bytes()),
-            Value::Number(n) => crate::ffi::fmt::push_number(out, n),
-            Value::Table(inner) => push_table(out, &inner, depth + 1)?,
-            other => return Err(format!("bad data type {} found", other.type_name())),
-        }
-    }
-    Ok(())
 }
 
 pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
     let arg = lua.create_table()?;
     let mt = lua.create_table()?;
-    mt.raw_set("__index", function(lua, get)?)?;
-    mt.raw_set("__newindex", function(lua, set)?)?;
+    mt.raw_set("__index", c_api_function(lua, get)?)?;
+    mt.raw_set("__newindex", c_api_function(lua, set)?)?;
     arg.set_metatable(Some(mt))?;
     ngx.raw_set("arg", arg)
 }

@@ -12,12 +12,15 @@
 //! - setting after the response header went out only logs an error;
 //! - CR, LF and other unsafe bytes in names and values are percent-encoded.
 
+use std::ffi::c_int;
+
 use mlua::{Lua, LuaString, MultiValue, Table, Value};
 
-use super::context::{phase, Ctx, Frame, Phase};
+use super::context::{Ctx, Current, Frame, Phase};
 use super::{function, raise, ApiResult};
 use crate::ffi::headers::{self, OutKey};
 use crate::ffi::log;
+use crate::ffi::lua_stack::{c_function, Arg, Stack};
 use crate::module;
 use crate::sched::RequestCtx;
 
@@ -45,11 +48,15 @@ const SENT_MSG: &str = "attempt to set ngx.header.HEADER after sending out respo
 
 /// The current request, refusing like upstream: `no_req` without any request
 /// (init_by_lua), "API disabled in the current context" on fake requests.
-fn request_frame(lua: &Lua, no_req: &str) -> ApiResult<Frame> {
-    match super::context::Current::top() {
+fn request_frame(_lua: &Lua, no_req: &str) -> ApiResult<Frame> {
+    request_frame_now(no_req)
+}
+
+fn request_frame_now(no_req: &str) -> ApiResult<Frame> {
+    match Current::top() {
         Some(f) if HEADER_CTX.contains(f.phase) => Ok(f),
         Some(_) => raise("API disabled in the current context"),
-        None => match phase(lua) {
+        None => match Current::phase() {
             None | Some(Phase::Init) => raise(no_req),
             Some(_) => raise("API disabled in the current context"),
         },
@@ -124,21 +131,10 @@ pub(crate) fn set_resp_header(
     value: Value,
     override_: bool,
 ) -> ApiResult<()> {
-    let Some(ctx) = RequestCtx::get_or_create(f.req) else {
-        return raise("no request ctx found");
-    };
-    if f.req.header_sent() {
-        log::error(nginx_sys::NGX_LOG_ERR as usize, f.req.log(), SENT_MSG);
+    let Some(key) = begin_set(f, name)? else {
         return Ok(());
-    }
-    let Some(key) = OutKey::new(f.req, name, underscores(&f)) else {
-        return raise("no memory");
     };
-    ctx.headers_set.set(true);
-    let put = |v: &[u8], ovr: bool| match headers::set_resp_header(f.req, &key, v, ovr) {
-        Ok(()) => Ok(()),
-        Err(e) => raise(e.message()),
-    };
+    let put = |v: &[u8], ovr: bool| put_value(f, &key, v, ovr);
     match value {
         Value::Nil => put(b"", override_),
         Value::Table(t) => {
@@ -165,6 +161,90 @@ pub(crate) fn set_resp_header(
             put(&s.as_bytes(), override_)
         }
     }
+}
+
+/// The header's key, or None when the response header went out already
+/// (which only logs, as upstream).
+fn begin_set(f: Frame, name: &[u8]) -> ApiResult<Option<OutKey>> {
+    let Some(ctx) = RequestCtx::get_or_create(f.req) else {
+        return raise("no request ctx found");
+    };
+    if f.req.header_sent() {
+        log::error(nginx_sys::NGX_LOG_ERR as usize, f.req.log(), SENT_MSG);
+        return Ok(None);
+    }
+    let Some(key) = OutKey::new(f.req, name, underscores(&f)) else {
+        return raise("no memory");
+    };
+    ctx.headers_set.set(true);
+    Ok(Some(key))
+}
+
+fn put_value(f: Frame, key: &OutKey, v: &[u8], override_: bool) -> ApiResult<()> {
+    match headers::set_resp_header(f.req, key, v, override_) {
+        Ok(()) => Ok(()),
+        Err(e) => raise(e.message()),
+    }
+}
+
+/// A header name as the fast paths take it: a string, or a number as
+/// tostring prints it; None for what needs Lua's tostring.
+fn fast_name(a: &Arg, buf: &mut Vec<u8>) -> bool {
+    match a {
+        Arg::Str(b) => buf.extend_from_slice(b),
+        Arg::Num(n) => crate::ffi::fmt::push_number(buf, *n),
+        _ => return false,
+    }
+    true
+}
+
+/// `ngx.header[name]` for plain names: (true, value) or false to decline.
+fn get_fast(s: &Stack) -> ApiResult<c_int> {
+    let f = request_frame_now("no request found")?;
+    let mut name = Vec::new();
+    if !fast_name(&s.arg(1), &mut name) {
+        s.push_bool(false);
+        return Ok(1);
+    }
+    let mut values: Vec<Vec<u8>> = Vec::new();
+    headers::get_resp_header(f.req, &name, underscores(&f), MAX_HEADER_VALUES, |v| {
+        values.push(v.to_vec());
+        Ok::<(), ()>(())
+    })
+    .ok();
+    s.push_bool(true);
+    if values.is_empty() {
+        s.push_nil();
+    } else {
+        s.push_strings(&values);
+    }
+    Ok(2)
+}
+
+/// `ngx.header[name] = value` for plain names and single plain values:
+/// nothing, or false to decline.
+fn set_fast(s: &Stack) -> ApiResult<c_int> {
+    let mut name = Vec::new();
+    let mut value = Vec::new();
+    let plain = fast_name(&s.arg(1), &mut name)
+        && match s.arg(2) {
+            Arg::Nil | Arg::None => true,
+            Arg::Bool(b) => {
+                value.extend_from_slice(if b { b"true" } else { b"false" });
+                true
+            }
+            a @ (Arg::Str(_) | Arg::Num(_)) => fast_name(&a, &mut value),
+            _ => false,
+        };
+    let f = request_frame_now("no request found")?;
+    if !plain {
+        s.push_bool(false);
+        return Ok(1);
+    }
+    if let Some(key) = begin_set(f, &name)? {
+        put_value(f, &key, &value, true)?;
+    }
+    Ok(0)
 }
 
 /// Adds `value` to `t[key]`, turning a repeated key into an array.
@@ -293,9 +373,17 @@ fn get_headers(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
 
 pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
     let header = lua.create_table()?;
-    let mt = lua.create_table()?;
-    mt.raw_set("__index", function(lua, get)?)?;
-    mt.raw_set("__newindex", function(lua, set)?)?;
+    let shim: mlua::Function = lua
+        .load(include_str!("../../lualib/header.lua"))
+        .set_name("=ngx_lua_rs.header")
+        .into_function()?;
+    let mt: Table = shim.call((
+        c_function(lua, get_fast)?,
+        function(lua, get)?,
+        c_function(lua, set_fast)?,
+        function(lua, set)?,
+        super::shim_raise(lua)?,
+    ))?;
     header.set_metatable(Some(mt))?;
     ngx.raw_set("header", header)?;
 

@@ -147,6 +147,15 @@ where
     wrapper(lua)?.call(raw_function(lua, f)?)
 }
 
+/// [`function`] for a C function (see ffi/lua_stack.rs): raised errors name
+/// the caller's position the same way.
+pub(crate) fn c_api_function(
+    lua: &Lua,
+    f: crate::ffi::lua_stack::RawFn,
+) -> mlua::Result<mlua::Function> {
+    wrapper(lua)?.call(crate::ffi::lua_stack::c_function(lua, f)?)
+}
+
 /// `t[name] = function(...)` for a Rust API function.
 pub(crate) fn set<A, R, F>(lua: &Lua, t: &Table, name: &str, f: F) -> mlua::Result<()>
 where

@@ -257,6 +257,52 @@ impl RawCo {
         unsafe { ffi::lua_status(self.0) == ffi::LUA_OK && ffi::lua_gettop(self.0) == 0 }
     }
 
+    /// Calls the function registered under `func` with no arguments through
+    /// `lua_pcall` on this (never resumed) thread, with the registered
+    /// message handler `handler`; the first result read as a number.
+    /// For handlers that cannot yield (filters, log, balancer): it is the
+    /// call lua-nginx-module makes on its main thread for them.
+    pub fn pcall_registered(self, handler: c_int, func: c_int) -> Result<Option<f64>, String> {
+        // SAFETY: the thread is only used for such calls, which leave its
+        // stack as they found it (nested calls included), so it is never
+        // suspended; room is checked; both registry slots hold functions for
+        // as long as their keys live; results and errors are read before the
+        // settop that drops them.
+        unsafe {
+            let base = ffi::lua_gettop(self.0);
+            if ffi::lua_checkstack(self.0, 4) == 0 {
+                return Err("stack overflow".into());
+            }
+            ffi::lua_rawgeti_(self.0, ffi::LUA_REGISTRYINDEX, handler);
+            ffi::lua_rawgeti_(self.0, ffi::LUA_REGISTRYINDEX, func);
+            let rc = ffi::lua_pcall(self.0, 0, 1, base + 1);
+            let out = if rc == 0 {
+                Ok(match ffi::lua_type(self.0, -1) {
+                    ffi::LUA_TNUMBER => Some(ffi::lua_tonumber(self.0, -1)),
+                    ffi::LUA_TSTRING => {
+                        let mut len = 0usize;
+                        let p = ffi::lua_tolstring(self.0, -1, &mut len);
+                        std::str::from_utf8(std::slice::from_raw_parts(p.cast::<u8>(), len))
+                            .ok()
+                            .and_then(|s| s.trim().parse().ok())
+                    }
+                    _ => None,
+                })
+            } else {
+                let mut len = 0usize;
+                let p = ffi::lua_tolstring(self.0, -1, &mut len);
+                Err(if p.is_null() {
+                    "unknown error".to_string()
+                } else {
+                    String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), len))
+                        .into_owned()
+                })
+            };
+            ffi::lua_settop(self.0, base);
+            out
+        }
+    }
+
     /// Makes a reusable coroutine (see [`RawCo::is_reusable`]) run the
     /// function kept in the registry under `id` (a live `RegistryKey`).
     pub fn reset_from_registry(self, id: c_int) {

@@ -118,6 +118,22 @@ impl Stack {
         unsafe { ffi::lua_pushlstring_(self.l, b.as_ptr().cast(), b.len()) }
     }
 
+    /// One string, or an array of them when there are several.
+    pub fn push_strings(&self, values: &[Vec<u8>]) {
+        if let [one] = values {
+            return self.push_bytes(one);
+        }
+        // SAFETY: a C function may push LUA_MINSTACK values; the table is
+        // filled with raw sets and stays as the one pushed value.
+        unsafe {
+            ffi::lua_createtable(self.l, values.len() as c_int, 0);
+            for (i, v) in values.iter().enumerate() {
+                ffi::lua_pushlstring_(self.l, v.as_ptr().cast(), v.len());
+                ffi::lua_rawseti_(self.l, -2, i as c_int + 1);
+            }
+        }
+    }
+
     pub fn push_light(&self, p: mlua::LightUserData) {
         // SAFETY: as push_nil; the pointer is only stored, never read.
         unsafe { ffi::lua_pushlightuserdata(self.l, p.0) }

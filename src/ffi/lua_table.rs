@@ -16,6 +16,9 @@ pub enum Rules {
     Print,
     /// cosocket send: strings, numbers and tables only, no holes.
     Send,
+    /// ngx.arg[1] in body filters: strings, numbers and tables; a hole is
+    /// a "bad data type nil".
+    Chunk,
 }
 
 const MAX_DEPTH: usize = 100;

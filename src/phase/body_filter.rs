@@ -3,7 +3,6 @@
 //! chunk and `ngx.arg[2]` the eof flag (api/arg.rs); cannot yield.
 //! `return ngx.ERROR` aborts the response.
 
-use mlua::Value;
 use nginx_sys::{ngx_chain_t, ngx_http_request_t, ngx_int_t};
 
 use super::{load, request_vm, ERROR};
@@ -47,18 +46,9 @@ fn run(r: Req, input: *mut ngx_chain_t) -> ngx_int_t {
             req: r,
             phase: Phase::BodyFilter,
         };
-        match sched::call(&vm.lua, Some(frame), None, &f.func, mlua::MultiValue::new()) {
-            Ok(values) => {
-                let rc = match values.front() {
-                    Some(Value::Integer(i)) => *i,
-                    Some(Value::Number(n)) => *n as i64,
-                    Some(Value::String(s)) => s
-                        .to_str()
-                        .ok()
-                        .and_then(|s| s.trim().parse().ok())
-                        .unwrap_or(0),
-                    _ => 0,
-                };
+        match sched::call_chunk(&vm.lua, frame, &f) {
+            Ok(first) => {
+                let rc = first.unwrap_or(0.0) as i64;
                 !(rc == ERROR as i64 || rc >= 300)
             }
             Err(e) => {
