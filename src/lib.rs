@@ -21,7 +21,7 @@ pub mod vm;
 /// goes to mimalloc: glibc's malloc/free was a sixth of the instructions of
 /// a redis GET request (lua-nginx-module's LuaJIT uses its own allocator).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: ffi::alloc::MiAlloc = ffi::alloc::MiAlloc;
 
 /// What `load_module` reads from the .so (ngx-rust's `ngx_modules!` plus an
 /// order): as an aux filter module (what `config` declares for builds inside

@@ -1,6 +1,7 @@
 //! The few unsafe wrappers over nginx-sys that the rest of the crate calls.
 //! Everything outside ffi/, sched/ (and later shm/, net/) is safe Rust.
 
+pub mod alloc;
 pub mod body;
 pub mod cjson;
 pub mod cnum;
