@@ -1,6 +1,7 @@
 //! The `ngx.balancer` module (`require "ngx.balancer"`, from package.preload)
 //! as lua-resty-core exposes it: set_current_peer, set_more_tries,
-//! get_last_failure, set_timeouts, recreate_request. Outside
+//! get_last_failure, set_timeouts, recreate_request, enable_keepalive,
+//! bind_to_local_addr, set_upstream_tls. Outside
 //! balancer_by_lua* the calls return `nil, "API disabled in the current
 //! context"` (or "no upstream found" where the request has no upstream).
 
@@ -149,6 +150,91 @@ fn recreate_request(lua: &Lua, _: ()) -> ApiResult<MultiValue> {
     }
 }
 
+/// A number argument as lua-resty-core checks it (`type(v) == "number"`,
+/// `>= 0`); nil or false take the default.
+fn keepalive_arg(v: &Value, n: u8, default: f64) -> ApiResult<f64> {
+    let x = match v {
+        Value::Nil | Value::Boolean(false) => return Ok(default),
+        Value::Integer(i) => *i as f64,
+        Value::Number(x) => *x,
+        other => {
+            return raise(format!(
+                "bad argument #{n} to 'enable_keepalive' (number expected, got {})",
+                super::codec::lua_type_name(other)
+            ))
+        }
+    };
+    if x < 0.0 {
+        return raise(format!(
+            "bad argument #{n} to 'enable_keepalive' (expected >= 0)"
+        ));
+    }
+    Ok(x)
+}
+
+fn enable_keepalive(lua: &Lua, (idle, max): (Value, Value)) -> ApiResult<MultiValue> {
+    if super::context::Current::top().is_none() {
+        return raise("no request found");
+    }
+    // Seconds in, milliseconds to nginx; 60 s and 100 requests by default.
+    let timeout_ms = keepalive_arg(&idle, 1, 60.0)? * 1000.0;
+    let max_requests = keepalive_arg(&max, 2, 100.0)?;
+    if let Err(e) = request(lua)? {
+        return fail(lua, &[Value::Nil], e);
+    }
+    match upstream::enable_keepalive(timeout_ms as u64, max_requests as u64) {
+        Ok(()) => ok(Value::Boolean(true)),
+        Err(e) => fail(lua, &[Value::Nil], e),
+    }
+}
+
+fn bind_to_local_addr(lua: &Lua, addr: Value) -> ApiResult<MultiValue> {
+    if super::context::Current::top().is_none() {
+        return raise("no request found");
+    }
+    let Value::String(addr) = addr else {
+        return raise(format!(
+            "bad argument #1 to 'bind_to_local_addr' (string expected, got {})",
+            super::codec::lua_type_name(&addr)
+        ));
+    };
+    let r = match request(lua)? {
+        Ok(r) => r,
+        Err(e) => return fail(lua, &[Value::Nil], e),
+    };
+    let addr = addr.as_bytes();
+    match upstream::bind_to_local_addr(r, &addr) {
+        Ok(()) => ok(Value::Boolean(true)),
+        Err(Some(e)) => fail(lua, &[Value::Nil], e),
+        Err(None) => {
+            let mut msg = b"invalid addr ".to_vec();
+            msg.extend_from_slice(&addr);
+            Ok(MultiValue::from_iter([
+                Value::Nil,
+                Value::String(lua.create_string(&msg)?),
+            ]))
+        }
+    }
+}
+
+fn set_upstream_tls(lua: &Lua, on: Value) -> ApiResult<MultiValue> {
+    let r = match request(lua)? {
+        Ok(r) => r,
+        Err(e) => return fail(lua, &[Value::Nil], e),
+    };
+    // Only 0 and false turn it off (nil turns it on), as in lua-resty-core.
+    let off = match on {
+        Value::Boolean(false) => true,
+        Value::Integer(i) => i == 0,
+        Value::Number(n) => n == 0.0,
+        _ => false,
+    };
+    match upstream::set_upstream_tls(r, !off) {
+        Ok(()) => ok(Value::Boolean(true)),
+        Err(e) => fail(lua, &[Value::Nil], e),
+    }
+}
+
 /// Registers `package.preload["ngx.balancer"]`.
 pub(crate) fn inject(lua: &Lua, _ngx: &Table) -> mlua::Result<()> {
     let m = lua.create_table()?;
@@ -158,6 +244,9 @@ pub(crate) fn inject(lua: &Lua, _ngx: &Table) -> mlua::Result<()> {
     m.raw_set("get_last_failure", function(lua, get_last_failure)?)?;
     m.raw_set("set_timeouts", function(lua, set_timeouts)?)?;
     m.raw_set("recreate_request", function(lua, recreate_request)?)?;
+    m.raw_set("enable_keepalive", function(lua, enable_keepalive)?)?;
+    m.raw_set("bind_to_local_addr", function(lua, bind_to_local_addr)?)?;
+    m.raw_set("set_upstream_tls", function(lua, set_upstream_tls)?)?;
     let package: Table = lua.globals().get("package")?;
     let preload: Table = package.get("preload")?;
     preload.set(

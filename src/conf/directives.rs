@@ -179,6 +179,9 @@ setter!(set_num, |cf: &Conf, post| number(cf, num_field(post)));
 setter!(set_msec, |cf: &Conf, post| msec(cf, msec_field(post)));
 setter!(set_size, |cf: &Conf, post| size(cf, size_field(post)));
 setter!(set_ssl, |cf: &Conf, post| ssl(cf, ssl_field(post)));
+setter!(set_balancer_keepalive, |cf: &Conf, _post| {
+    balancer_keepalive(cf)
+});
 setter!(set_shared_dict, |cf: &Conf, _post| crate::shm::zone::add(
     cf,
     module::main_conf_mut(cf)
@@ -453,6 +456,29 @@ fn number(cf: &Conf, field: NumField) -> Result<(), String> {
     Ok(())
 }
 
+/// `balancer_keepalive <n>` in `upstream {}`: a positive integer, as
+/// nginx's ngx_atoi reads it (digits only).
+fn balancer_keepalive(cf: &Conf) -> Result<(), String> {
+    let name = String::from_utf8_lossy(cf.arg(0)).into_owned();
+    if module::srv_conf_mut(cf).balancer_keepalive.is_some() {
+        return Err(format!("\"{name}\" directive is duplicate"));
+    }
+    let raw = cf.arg(1);
+    let n = std::str::from_utf8(raw)
+        .ok()
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|s| s.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .ok_or_else(|| {
+            format!(
+                "invalid value \"{}\" in \"{name}\" directive",
+                String::from_utf8_lossy(raw)
+            )
+        })?;
+    module::srv_conf_mut(cf).balancer_keepalive = Some(n);
+    Ok(())
+}
+
 /// nginx's time syntax ("500ms", "1m30s", "60" = seconds) in milliseconds.
 pub fn parse_msec(v: &[u8]) -> Option<u64> {
     let s = std::str::from_utf8(v).ok()?;
@@ -700,7 +726,7 @@ macro_rules! by_lua_family {
     };
 }
 
-const N_COMMANDS: usize = 9 * 3 + 2 + 3 + 6 + 2 + 2 + 1 + 8 + 1 + 2 + 7 + 1;
+const N_COMMANDS: usize = 9 * 3 + 3 + 3 + 6 + 2 + 2 + 1 + 8 + 1 + 2 + 7 + 1;
 
 /// The module's directives; nginx wants a mutable, null-terminated array.
 pub static mut COMMANDS: [ngx_command_t; N_COMMANDS] = {
@@ -752,6 +778,12 @@ pub static mut COMMANDS: [ngx_command_t; N_COMMANDS] = {
             UPS | NGX_CONF_TAKE1,
             set_by_lua_file,
             p!(SLOT_BALANCER),
+        ),
+        cmd(
+            b"balancer_keepalive\0",
+            UPS | NGX_CONF_TAKE1,
+            set_balancer_keepalive,
+            ptr::null(),
         ),
         cmd(
             b"set_by_lua\0",

@@ -73,6 +73,10 @@ pub struct SetByLua {
 pub struct SrvConf {
     pub balancer: Option<Handler>,
     pub balancer_hooks: crate::ffi::upstream::Hooks,
+    /// balancer_keepalive: how many idle connections enable_keepalive may
+    /// cache for this upstream block in each worker (default: see
+    /// ffi/upstream.rs).
+    pub balancer_keepalive: Option<usize>,
 }
 
 impl Merge for SrvConf {
