@@ -92,7 +92,7 @@ per_request() { # NAME LOAD BODY
 mkdir -p "$BENCH_TMP"
 redis-server --port $rport --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
   --pidfile "$BENCH_TMP/instr-redis.pid" >/dev/null
-trap 'kill "$(cat "$BENCH_TMP/instr-redis.pid")" 2>/dev/null || true' EXIT
+trap 'redis-cli -p $rport shutdown nosave >/dev/null 2>&1 || true' EXIT
 sleep 0.3
 redis-cli -p $rport set bench-key "hello from redis" >/dev/null
 

@@ -9,7 +9,7 @@ bash "$BENCH_ROOT/nginx-src/debian.sh" >/dev/null
 rport=18379
 redis-server --port $rport --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
   --pidfile "$BENCH_TMP/redis.pid" >/dev/null
-trap 'kill "$(cat "$BENCH_TMP/redis.pid")" 2>/dev/null; stop_server ours; stop_server ref' EXIT
+trap 'redis-cli -p $rport shutdown nosave >/dev/null 2>&1; stop_server ours; stop_server ref' EXIT
 sleep 0.3
 redis-cli -p $rport set bench-key "hello from redis" >/dev/null
 

@@ -1,12 +1,12 @@
 -- TCP cosockets: ngx.socket.tcp/stream/connect and the tcpsock methods,
 -- and ngx.req.socket's objects, which share the methods they support.
--- Rust does the work; a method that must wait returns the wait marker and
--- yields here, and the event that completes it resumes the coroutine with
--- the method's results. Raised errors come back as a raise marker.
+-- The hot methods are C functions already in `mt` that raise and yield by
+-- themselves (src/ffi/lua_stack.rs, c_method). The others are Rust functions
+-- wrapped here: one that must wait returns the wait marker and yields here,
+-- and the event that completes it resumes the coroutine with the method's
+-- results; raised errors come back as a raise marker.
 local fns, socket, mt, raise, wait_marker, req, req_mt, raw_mt = ...
 local yield = coroutine.yield
-
-local new = fns.new
 
 mt.__index = mt
 
@@ -19,9 +19,7 @@ local function finish(rc, ...)
     return rc, ...
 end
 
-for _, name in ipairs({ "connect", "send", "receive", "receiveany", "close", "settimeout",
-                         "settimeouts", "setoption", "getoption", "setkeepalive",
-                         "getreusedtimes", "getfd", "sslhandshake" }) do
+for _, name in ipairs({ "setoption", "getoption", "getfd", "sslhandshake" }) do
     local f = fns[name]
     mt[name] = function(...)
         return finish(f(...))
@@ -41,11 +39,7 @@ function mt.receiveuntil(...)
     end
 end
 
-local function tcp(...)
-    local sock, err = new(...)
-    raise(sock, err)
-    return sock
-end
+local tcp = fns.new
 
 socket.tcp = tcp
 socket.stream = tcp

@@ -198,6 +198,83 @@ unsafe extern "C-unwind" fn trampoline(l: *mut lua_State) -> c_int {
     }
 }
 
+/// The running method's outcome once its Rust frames are gone.
+enum Direct {
+    Return(c_int),
+    Yield,
+    Raise,
+}
+
+unsafe extern "C-unwind" fn direct_trampoline(l: *mut lua_State) -> c_int {
+    // SAFETY: installed only by `c_method`, with the RawFn as upvalue 1.
+    // The Rust call and everything it owns end inside `run` (panics stop at
+    // catch_unwind there); what is left here are plain values, so lua_yield
+    // and lua_error (which longjmp/unwind out of this frame) skip no
+    // destructor. A C function may end with `return lua_yield(...)`.
+    unsafe {
+        match run_direct(l) {
+            Direct::Return(n) => n,
+            Direct::Yield => ffi::lua_yield(l, 1),
+            Direct::Raise => ffi::lua_error(l),
+        }
+    }
+}
+
+/// Runs the method; on a wait leaves the wait marker alone on top, on an
+/// error leaves the message (with the caller's position, as luaL_error
+/// gives) on top.
+///
+/// # Safety
+/// Called by `direct_trampoline` with its state.
+unsafe fn run_direct(l: *mut lua_State) -> Direct {
+    // SAFETY: per the contract (see direct_trampoline).
+    unsafe {
+        let f: RawFn = std::mem::transmute::<*mut c_void, RawFn>(ffi::lua_touserdata(
+            l,
+            ffi::lua_upvalueindex(1),
+        ));
+        let nargs = ffi::lua_gettop(l);
+        let stack = Stack { l, nargs };
+        let res = catch_unwind(AssertUnwindSafe(|| f(&stack)));
+        let (msg, with_position) = match res {
+            Ok(Ok(n)) => {
+                let wait = crate::sched::wait_marker().0;
+                if n == 1 && ffi::lua_touserdata(l, -1) == wait {
+                    return Direct::Yield;
+                }
+                return Direct::Return(n);
+            }
+            Ok(Err(ApiError::Raise(m))) => (m, true),
+            Ok(Err(ApiError::RaisePlain(m))) => (m, false),
+            Ok(Err(ApiError::Lua(e))) => (e.to_string(), true),
+            Err(_) => ("internal error".to_string(), true),
+        };
+        ffi::lua_settop(l, nargs);
+        if with_position {
+            ffi::luaL_where(l, 1);
+        }
+        ffi::lua_pushlstring_(l, msg.as_ptr().cast(), msg.len());
+        if with_position {
+            ffi::lua_concat(l, 2);
+        }
+        Direct::Raise
+    }
+}
+
+/// `f` as a method called straight from Lua code: errors are raised with
+/// the caller's position and a returned wait marker yields the coroutine
+/// (the event that ends the wait resumes it with the method's results), so
+/// no Lua shim sits between the caller and the method.
+pub(crate) fn c_method(lua: &Lua, f: RawFn) -> mlua::Result<Function> {
+    // SAFETY: as in c_function, with the direct trampoline.
+    unsafe {
+        lua.exec_raw::<Function>((), |l| {
+            ffi::lua_pushlightuserdata(l, f as *mut c_void);
+            ffi::lua_pushcclosure(l, direct_trampoline, 1);
+        })
+    }
+}
+
 /// `f` as a Lua function.
 pub(crate) fn c_function(lua: &Lua, f: RawFn) -> mlua::Result<Function> {
     // SAFETY: exec_raw runs the closure in a protected call on a stack with
