@@ -5,15 +5,23 @@
 //! balancer_by_lua* the calls return `nil, "API disabled in the current
 //! context"` (or "no upstream found" where the request has no upstream).
 
+use std::ffi::c_int;
+
 use mlua::{Lua, MultiValue, Table, Value};
 
 use super::context::Phase;
+use super::socket::arg_number;
 use super::{function, raise, ApiResult};
+use crate::ffi::lua_stack::{c_method, Arg, Stack};
 use crate::ffi::request::Req;
 use crate::ffi::upstream;
 
 /// The request, or the `(nil, err)` the call returns.
 fn request(_lua: &Lua) -> ApiResult<Result<Req, &'static str>> {
+    request_now()
+}
+
+fn request_now() -> ApiResult<Result<Req, &'static str>> {
     let Some(f) = super::context::Current::top() else {
         return raise("no request found");
     };
@@ -39,32 +47,44 @@ fn number(v: &Value) -> Option<f64> {
     }
 }
 
-fn set_current_peer(lua: &Lua, (addr, port): (Value, Value)) -> ApiResult<MultiValue> {
-    let r = match request(lua)? {
+/// `set_current_peer(addr, port)`: a C method (it runs on every try of
+/// every proxied request).
+fn set_current_peer(s: &Stack) -> ApiResult<c_int> {
+    let r = match request_now()? {
         Ok(r) => r,
-        Err(e) => return fail(lua, &[Value::Nil], e),
+        Err(e) => return Ok(nil_err(s, e)),
     };
-    let addr = match &addr {
-        Value::String(s) => s.as_bytes().to_vec(),
-        v @ (Value::Integer(_) | Value::Number(_)) => v.to_string()?.into_bytes(),
+    let mut addr = Vec::new();
+    match s.arg(1) {
+        Arg::Str(b) => addr.extend_from_slice(b),
+        Arg::Num(n) => crate::ffi::fmt::push_number(&mut addr, n),
         other => {
             return raise(format!(
                 "bad argument #1 to 'set_current_peer' (string expected, got {})",
                 other.type_name()
             ))
         }
-    };
-    let port = match port {
-        Value::Nil => 0.0,
-        v => number(&v).unwrap_or(0.0),
+    }
+    let port = match s.arg(2) {
+        Arg::Nil | Arg::None => 0.0,
+        a => arg_number(&a).unwrap_or(0.0),
     };
     if !(0.0..=65535.0).contains(&port) {
-        return fail(lua, &[Value::Nil], "invalid port");
+        return Ok(nil_err(s, "invalid port"));
     }
     match upstream::set_current_peer(r, &addr, port as u16) {
-        Ok(()) => ok(Value::Boolean(true)),
-        Err(e) => fail(lua, &[Value::Nil], &e),
+        Ok(()) => {
+            s.push_bool(true);
+            Ok(1)
+        }
+        Err(e) => Ok(nil_err(s, &e)),
     }
+}
+
+fn nil_err(s: &Stack, e: &str) -> c_int {
+    s.push_nil();
+    s.push_bytes(e.as_bytes());
+    2
 }
 
 fn set_more_tries(lua: &Lua, count: Value) -> ApiResult<MultiValue> {
@@ -239,7 +259,7 @@ fn set_upstream_tls(lua: &Lua, on: Value) -> ApiResult<MultiValue> {
 pub(crate) fn inject(lua: &Lua, _ngx: &Table) -> mlua::Result<()> {
     let m = lua.create_table()?;
     m.raw_set("version", "0.1.33")?;
-    m.raw_set("set_current_peer", function(lua, set_current_peer)?)?;
+    m.raw_set("set_current_peer", c_method(lua, set_current_peer)?)?;
     m.raw_set("set_more_tries", function(lua, set_more_tries)?)?;
     m.raw_set("get_last_failure", function(lua, get_last_failure)?)?;
     m.raw_set("set_timeouts", function(lua, set_timeouts)?)?;

@@ -187,27 +187,30 @@ fn put_value(f: Frame, key: &OutKey, v: &[u8], override_: bool) -> ApiResult<()>
     }
 }
 
-/// A header name as the fast paths take it: a string, or a number as
-/// tostring prints it; None for what needs Lua's tostring.
-fn fast_name(a: &Arg, buf: &mut Vec<u8>) -> bool {
-    match a {
-        Arg::Str(b) => buf.extend_from_slice(b),
-        Arg::Num(n) => crate::ffi::fmt::push_number(buf, *n),
-        _ => return false,
+/// A header name or value as the fast paths take it: a string as it is,
+/// a number as tostring prints it (into `buf`); None for what needs Lua.
+fn plain_bytes<'a>(a: &Arg<'a>, buf: &'a mut Vec<u8>) -> Option<&'a [u8]> {
+    match *a {
+        Arg::Str(b) => Some(b),
+        Arg::Num(n) => {
+            crate::ffi::fmt::push_number(buf, n);
+            Some(buf)
+        }
+        _ => None,
     }
-    true
 }
 
 /// `ngx.header[name]` for plain names: (true, value) or false to decline.
 fn get_fast(s: &Stack) -> ApiResult<c_int> {
     let f = request_frame_now("no request found")?;
-    let mut name = Vec::new();
-    if !fast_name(&s.arg(1), &mut name) {
+    let mut buf = Vec::new();
+    let arg = s.arg(1);
+    let Some(name) = plain_bytes(&arg, &mut buf) else {
         s.push_bool(false);
         return Ok(1);
-    }
+    };
     let mut values: Vec<Vec<u8>> = Vec::new();
-    headers::get_resp_header(f.req, &name, underscores(&f), MAX_HEADER_VALUES, |v| {
+    headers::get_resp_header(f.req, name, underscores(&f), MAX_HEADER_VALUES, |v| {
         values.push(v.to_vec());
         Ok::<(), ()>(())
     })
@@ -224,25 +227,22 @@ fn get_fast(s: &Stack) -> ApiResult<c_int> {
 /// `ngx.header[name] = value` for plain names and single plain values:
 /// nothing, or false to decline.
 fn set_fast(s: &Stack) -> ApiResult<c_int> {
-    let mut name = Vec::new();
-    let mut value = Vec::new();
-    let plain = fast_name(&s.arg(1), &mut name)
-        && match s.arg(2) {
-            Arg::Nil | Arg::None => true,
-            Arg::Bool(b) => {
-                value.extend_from_slice(if b { b"true" } else { b"false" });
-                true
-            }
-            a @ (Arg::Str(_) | Arg::Num(_)) => fast_name(&a, &mut value),
-            _ => false,
-        };
     let f = request_frame_now("no request found")?;
-    if !plain {
+    let (mut nbuf, mut vbuf) = (Vec::new(), Vec::new());
+    let (key, value) = (s.arg(1), s.arg(2));
+    let name = plain_bytes(&key, &mut nbuf);
+    let value: Option<&[u8]> = match value {
+        Arg::Nil | Arg::None => Some(b""),
+        Arg::Bool(true) => Some(b"true"),
+        Arg::Bool(false) => Some(b"false"),
+        ref a => plain_bytes(a, &mut vbuf),
+    };
+    let (Some(name), Some(value)) = (name, value) else {
         s.push_bool(false);
         return Ok(1);
-    }
-    if let Some(key) = begin_set(f, &name)? {
-        put_value(f, &key, &value, true)?;
+    };
+    if let Some(key) = begin_set(f, name)? {
+        put_value(f, &key, value, true)?;
     }
     Ok(0)
 }

@@ -163,6 +163,17 @@ fn pool_escaped(
             return None;
         }
         let out = std::slice::from_raw_parts_mut(p, len + 1);
+        if extra == 0 {
+            // The common case: a copy, then the underscores.
+            out[..len].copy_from_slice(src);
+            if underscores {
+                for c in out[..len].iter_mut().filter(|c| **c == b'_') {
+                    *c = b'-';
+                }
+            }
+            out[len] = 0;
+            return Some(ngx_str_t { len, data: p });
+        }
         let mut n = 0;
         for &c in src {
             let c = if underscores && c == b'_' { b'-' } else { c };

@@ -73,10 +73,15 @@ const THREAD_CACHE_MAX: usize = 1024;
 /// handler run was a tenth of a hello-world request's cost).
 pub struct ThreadCache {
     free: std::cell::RefCell<Vec<(mlua::RegistryKey, RawCo)>>,
-    /// The thread non-yielding handlers run on ([`call_chunk`]), with its
-    /// anchor, and their message handler (adds the traceback).
-    caller: (mlua::RegistryKey, RawCo),
+}
+
+/// Per-VM (a LuaVm field): the thread non-yielding handlers run on
+/// ([`call_chunk`]) and their message handler (adds the traceback), with
+/// the registry keys that keep both alive.
+pub struct Caller {
+    co: RawCo,
     on_error: mlua::RegistryKey,
+    _thread: mlua::RegistryKey,
 }
 
 /// What a new scheduler coroutine runs.
@@ -89,7 +94,10 @@ pub enum Body<'a> {
 }
 
 /// Sets up the VM's thread cache (once, when the VM is created).
-pub fn install(lua: &Lua) -> mlua::Result<()> {
+pub fn install(lua: &Lua) -> mlua::Result<Caller> {
+    lua.set_app_data(ThreadCache {
+        free: Default::default(),
+    });
     let thread = lua.create_thread(lua.create_function(|_, ()| Ok(()))?)?;
     let co = RawCo::of(&thread);
     co.clear();
@@ -97,25 +105,22 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
         .load("local tb, tostring = debug.traceback, tostring return function(e) return tb(tostring(e), 2) end")
         .set_name("=ngx_lua_rs.on_error")
         .eval()?;
-    lua.set_app_data(ThreadCache {
-        free: Default::default(),
-        caller: (lua.create_registry_value(thread)?, co),
+    Ok(Caller {
+        co,
         on_error: lua.create_registry_value(on_error)?,
-    });
-    Ok(())
+        _thread: lua.create_registry_value(thread)?,
+    })
 }
 
 /// Runs a handler's chunk to completion in a request frame (header and
 /// body filters, log, balancer: phases that cannot yield); returns its
 /// first result as a number (a body filter may return ngx.ERROR), or the
 /// error text with a traceback.
-pub fn call_chunk(lua: &Lua, frame: Frame, chunk: &Chunk) -> Result<Option<f64>, String> {
-    let (co, handler) = match lua.app_data_ref::<ThreadCache>() {
-        Some(c) => (c.caller.1, c.on_error.id()),
-        None => return Err("no Lua thread cache".into()),
-    };
+pub fn call_chunk(caller: &Caller, frame: Frame, chunk: &Chunk) -> Result<Option<f64>, String> {
     let _frame = push_frame(frame);
-    co.pcall_registered(handler, chunk.key.id())
+    caller
+        .co
+        .pcall_registered(caller.on_error.id(), chunk.key.id())
 }
 
 /// Logs an aborted entry or user coroutine in lua-nginx-module's layout;
