@@ -42,9 +42,7 @@ pub fn client_read(r: Req, ctx: &RequestCtx) {
         None if ctx.on_abort_set.get() => {}
         None => {
             downstream::set_error(r);
-            if let Some(vm) = crate::phase::request_vm(r) {
-                sched::abandon(&vm.lua, ctx);
-            }
+            sched::abandon(r, ctx);
             r.finalize(CLIENT_CLOSED);
         }
         Some((key, parent)) => {
@@ -59,6 +57,7 @@ pub fn client_read(r: Req, ctx: &RequestCtx) {
             let _ = lua.remove_registry_value(key);
             let slot = match sched::new_slot(
                 lua,
+                r,
                 sched::Body::Func(func),
                 parent,
                 CoState::New,

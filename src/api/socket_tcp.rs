@@ -18,13 +18,12 @@ use super::socket::{
 };
 use super::{raise, raw_function, subtable, ApiResult};
 use crate::ffi::log;
-use crate::ffi::lua_stack::{self, c_method, Arg, Stack};
+use crate::ffi::lua_stack::{self, c_method_with, Arg, Stack};
 use crate::ffi::request::Req;
 use crate::module;
 use crate::net::addr::SockAddr;
 use crate::net::conn::{self, strerror, Conn, Connect, Io, IoEvent, IoHandler};
 use crate::net::downstream;
-use crate::net::pool::Pools;
 use crate::net::resolve::{ResolveHandler, Resolved, Resolving};
 use crate::net::ssl;
 use crate::net::until::{Step, Until};
@@ -597,7 +596,7 @@ fn sock_of(lua: &Lua, v: Option<&Value>, fname: &str) -> ApiResult<Option<Rc<Tcp
 /// [`sock_of`] for C-function methods: `self` is argument 1.
 fn sock_arg(s: &Stack, fname: &str) -> ApiResult<Option<Rc<TcpSock>>> {
     match s.arg(1) {
-        Arg::Table(t) => Ok(s.object_in(t, SOCK_UD_MT)),
+        Arg::Table(t) => Ok(s.object_in_upvalue(t)),
         other => raise(format!(
             "bad argument #1 to '{fname}' (table expected, got {})",
             other.type_name()
@@ -636,7 +635,7 @@ fn new_socket(s: &Stack) -> ApiResult<c_int> {
         return raise(format!("expecting zero arguments, but got {}", s.len()));
     }
     let f = frame_now(YIELDABLE)?;
-    s.push_object(TcpSock::new(SockConf::of(f.req)), SOCK_UD_MT, TCP_MT);
+    s.push_object_from_upvalues(TcpSock::new(SockConf::of(f.req)));
     Ok(1)
 }
 
@@ -773,7 +772,7 @@ fn connect(s: &Stack) -> ApiResult<c_int> {
         st.reused = 0;
 
         let pooled = crate::phase::request_vm(f.req)
-            .and_then(|vm| vm.lua.app_data_ref::<Pools>())
+            .map(|vm| &vm.pools)
             .and_then(|p| p.get(&key, sock.io_target(), f.req.log()));
         if let Some((c, reused)) = pooled {
             st.conn = Some(c);
@@ -1303,7 +1302,7 @@ fn setkeepalive(s: &Stack) -> ApiResult<c_int> {
     let conn = st.close();
     drop(st);
     let vm = crate::phase::request_vm(f.req);
-    let ret = match (conn, vm.and_then(|vm| vm.lua.app_data_ref::<Pools>())) {
+    let ret = match (conn, vm.map(|vm| &vm.pools)) {
         (Some(c), Some(pools)) => match pools.put(&key, size, c, reused, timeout) {
             Ok(()) => Ret::Int(1),
             Err(e) => fail(e),
@@ -1559,8 +1558,7 @@ fn req_socket(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
 }
 
 pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
-    lua.set_app_data(Pools::default());
-    lua_stack::install_object_type::<TcpSock>(lua, SOCK_UD_MT)?;
+    let ud_mt = lua_stack::install_object_type::<TcpSock>(lua, SOCK_UD_MT)?;
     let mt = lua.create_table()?;
     lua.set_named_registry_value(&TCP_MT.to_string_lossy(), &mt)?;
     lua_stack::register_table(lua, TCP_MT, &mt)?;
@@ -1570,20 +1568,23 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
         .set_name("=ngx_lua_rs.socket_tcp")
         .into_function()?;
     let fns = lua.create_table()?;
-    fns.raw_set("new", c_method(lua, new_socket)?)?;
-    mt.raw_set("connect", c_method(lua, connect)?)?;
-    mt.raw_set("send", c_method(lua, send)?)?;
-    mt.raw_set("receive", c_method(lua, receive)?)?;
-    mt.raw_set("receiveany", c_method(lua, receiveany)?)?;
+    fns.raw_set("new", c_method_with(lua, new_socket, &[&ud_mt, &mt])?)?;
+    mt.raw_set("connect", c_method_with(lua, connect, &[&ud_mt])?)?;
+    mt.raw_set("send", c_method_with(lua, send, &[&ud_mt])?)?;
+    mt.raw_set("receive", c_method_with(lua, receive, &[&ud_mt])?)?;
+    mt.raw_set("receiveany", c_method_with(lua, receiveany, &[&ud_mt])?)?;
     fns.raw_set("receiveuntil", raw_function(lua, receiveuntil)?)?;
     fns.raw_set("until_next", raw_function(lua, until_next)?)?;
-    mt.raw_set("close", c_method(lua, close)?)?;
-    mt.raw_set("settimeout", c_method(lua, settimeout)?)?;
-    mt.raw_set("settimeouts", c_method(lua, settimeouts)?)?;
+    mt.raw_set("close", c_method_with(lua, close, &[&ud_mt])?)?;
+    mt.raw_set("settimeout", c_method_with(lua, settimeout, &[&ud_mt])?)?;
+    mt.raw_set("settimeouts", c_method_with(lua, settimeouts, &[&ud_mt])?)?;
     fns.raw_set("setoption", raw_function(lua, setoption)?)?;
     fns.raw_set("getoption", raw_function(lua, getoption)?)?;
-    mt.raw_set("setkeepalive", c_method(lua, setkeepalive)?)?;
-    mt.raw_set("getreusedtimes", c_method(lua, getreusedtimes)?)?;
+    mt.raw_set("setkeepalive", c_method_with(lua, setkeepalive, &[&ud_mt])?)?;
+    mt.raw_set(
+        "getreusedtimes",
+        c_method_with(lua, getreusedtimes, &[&ud_mt])?,
+    )?;
     fns.raw_set("getfd", raw_function(lua, getfd)?)?;
     fns.raw_set("sslhandshake", raw_function(lua, sslhandshake)?)?;
     fns.raw_set("req_socket", raw_function(lua, req_socket)?)?;

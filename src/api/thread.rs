@@ -32,6 +32,7 @@ fn spawn_start(lua: &Lua, mut args: MultiValue) -> ApiResult<i64> {
     };
     let slot = sched::new_slot(
         lua,
+        f.req,
         sched::Body::Func(func),
         ctx.cur_co.get(),
         CoState::New,

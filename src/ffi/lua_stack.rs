@@ -275,6 +275,30 @@ pub(crate) fn c_method(lua: &Lua, f: RawFn) -> mlua::Result<Function> {
     }
 }
 
+/// [`c_method`] with `upvalues` after the function pointer (upvalue 2 on):
+/// a method finds its object type's metatables there (see
+/// [`Stack::object_in_upvalue`]) instead of in the registry.
+pub(crate) fn c_method_with(
+    lua: &Lua,
+    f: RawFn,
+    upvalues: &[&mlua::Table],
+) -> mlua::Result<Function> {
+    let args: mlua::MultiValue = upvalues
+        .iter()
+        .map(|t| mlua::Value::Table((*t).clone()))
+        .collect();
+    let n = upvalues.len() as c_int;
+    // SAFETY: as in c_function; exec_raw pushed the tables at 1..=n, the
+    // pointer goes below them and all become the closure's upvalues.
+    unsafe {
+        lua.exec_raw::<Function>(args, |l| {
+            ffi::lua_pushlightuserdata(l, f as *mut c_void);
+            ffi::lua_insert(l, 1);
+            ffi::lua_pushcclosure(l, direct_trampoline, n + 1);
+        })
+    }
+}
+
 /// `f` as a Lua function.
 pub(crate) fn c_function(lua: &Lua, f: RawFn) -> mlua::Result<Function> {
     // SAFETY: exec_raw runs the closure in a protected call on a stack with
@@ -338,25 +362,19 @@ unsafe extern "C-unwind" fn drop_rc<T>(l: *mut lua_State) -> c_int {
     0
 }
 
-/// Registers the userdata metatable for objects of type T under `ud_mt`.
+/// Creates and registers (under `ud_mt`) the userdata metatable for
+/// objects of type T; returns it for methods' upvalues.
 pub(crate) fn install_object_type<T: 'static>(
     lua: &Lua,
     ud_mt: &'static std::ffi::CStr,
-) -> mlua::Result<()> {
-    // SAFETY: exec_raw gives a protected call with stack room; the pushes
-    // build a plain table and store it in the registry.
-    unsafe {
-        lua.exec_raw::<()>((), |l| {
-            ffi::lua_createtable(l, 0, 2);
-            ffi::lua_pushcfunction(l, drop_rc::<T>);
-            ffi::lua_setfield(l, -2, c"__gc".as_ptr());
-            ffi::lua_pushboolean(l, 0);
-            ffi::lua_setfield(l, -2, c"__metatable".as_ptr());
-            ffi::lua_pushlightuserdata(l, ud_mt.as_ptr() as *mut c_void);
-            ffi::lua_insert(l, -2);
-            ffi::lua_rawset(l, ffi::LUA_REGISTRYINDEX);
-        })
-    }
+) -> mlua::Result<mlua::Table> {
+    let mt = lua.create_table()?;
+    // SAFETY: drop_rc follows the C function protocol and is only reached
+    // as this metatable's __gc (see drop_rc).
+    mt.raw_set("__gc", unsafe { lua.create_c_function(drop_rc::<T>)? })?;
+    mt.raw_set("__metatable", false)?;
+    register_table(lua, ud_mt, &mt)?;
+    Ok(mt)
 }
 
 /// Pushes a new object table: slot 1 a userdata holding `v` (metatable
@@ -419,39 +437,58 @@ unsafe fn object_at<T>(
 }
 
 impl Stack {
-    /// Pushes a new object holding `v` (see [`push_object`]).
-    pub fn push_object<T>(
-        &self,
-        v: std::rc::Rc<T>,
-        ud_mt: &'static std::ffi::CStr,
-        table_mt: &'static std::ffi::CStr,
-    ) {
-        // SAFETY: a C function has LUA_MINSTACK slots; ud_mt is installed at
-        // VM creation for every object type that uses it.
-        unsafe { push_object(self.l, v, ud_mt, table_mt) }
+    /// Pushes a new object holding `v`, its userdata's metatable being
+    /// upvalue 2 of the running C method and the object's upvalue 3 (see
+    /// [`c_method_with`]).
+    pub fn push_object_from_upvalues<T>(&self, v: std::rc::Rc<T>) {
+        // SAFETY: a C function has LUA_MINSTACK slots; the userdata is
+        // initialised before anything can collect it. Upvalues that do not
+        // exist read as nil, which leaves no metatable (and such an object
+        // is then never recognised, see object_in_upvalue).
+        unsafe {
+            ffi::lua_createtable(self.l, 3, 1);
+            let p = ffi::lua_newuserdata(self.l, std::mem::size_of::<std::rc::Rc<T>>())
+                as *mut std::rc::Rc<T>;
+            std::ptr::write(p, v);
+            ffi::lua_pushvalue(self.l, ffi::lua_upvalueindex(2));
+            ffi::lua_setmetatable(self.l, -2);
+            ffi::lua_rawseti_(self.l, -2, 1);
+            ffi::lua_pushvalue(self.l, ffi::lua_upvalueindex(3));
+            ffi::lua_setmetatable(self.l, -2);
+        }
     }
 
-    /// The object behind the argument table at `table` (its slot 1).
-    pub fn object_in<T>(
-        &self,
-        table: c_int,
-        ud_mt: &'static std::ffi::CStr,
-    ) -> Option<std::rc::Rc<T>> {
-        // SAFETY: `table` is a table argument; the slot value is popped.
+    /// The object behind the argument table at `table` (its slot 1), the
+    /// userdata metatable being upvalue 2 of the running C method.
+    pub fn object_in_upvalue<T>(&self, table: c_int) -> Option<std::rc::Rc<T>> {
+        // SAFETY: `table` is a table argument; the pushes are popped. The
+        // userdata is read as an Rc<T> only when its size is an Rc's and its
+        // metatable is the one this method was given for T (a missing
+        // upvalue reads as nil and matches nothing).
         unsafe {
             if ffi::lua_checkstack(self.l, 3) == 0 {
                 return None;
             }
             ffi::lua_rawgeti_(self.l, table, 1);
-            let top = ffi::lua_gettop(self.l);
-            let v = object_at::<T>(self.l, top, ud_mt);
-            ffi::lua_settop(self.l, top - 1);
-            v
+            let ud = ffi::lua_gettop(self.l);
+            let mut found = None;
+            if ffi::lua_type(self.l, ud) == ffi::LUA_TUSERDATA
+                && ffi::lua_objlen(self.l, ud) == std::mem::size_of::<std::rc::Rc<T>>()
+                && ffi::lua_getmetatable(self.l, ud) != 0
+            {
+                let mt = ffi::lua_topointer(self.l, -1);
+                if !mt.is_null() && mt == ffi::lua_topointer(self.l, ffi::lua_upvalueindex(2)) {
+                    let p = ffi::lua_touserdata(self.l, ud) as *const std::rc::Rc<T>;
+                    found = Some((*p).clone());
+                }
+            }
+            ffi::lua_settop(self.l, ud - 1);
+            found
         }
     }
 }
 
-/// [`Stack::push_object`] for mlua code.
+/// A new object for mlua code: the registry's metatables (see [`push_object`]).
 pub(crate) fn new_object<T>(
     lua: &Lua,
     v: std::rc::Rc<T>,
@@ -462,7 +499,7 @@ pub(crate) fn new_object<T>(
     unsafe { lua.exec_raw::<mlua::Table>((), |l| push_object(l, v, ud_mt, table_mt)) }
 }
 
-/// [`Stack::object_in`] for mlua code.
+/// The object behind table `t` for mlua code (see [`object_at`]).
 pub(crate) fn object_in<T>(
     lua: &Lua,
     t: &mlua::Table,

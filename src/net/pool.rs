@@ -1,6 +1,6 @@
 //! Per-worker keepalive pools of idle cosocket connections, keyed by
 //! "host:port", the socket path or a user pool name. Owned by the worker's
-//! Lua VM (its app data), so a reload drops them with the VM.
+//! Lua VM (a LuaVm field), so a reload drops them with the VM.
 //!
 //! An idle connection's events go to [`idle_event`], which closes it when
 //! the peer sends data or closes, on its keepalive timeout, or when nginx

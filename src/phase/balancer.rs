@@ -25,7 +25,7 @@ pub fn run(r: Req, h: &Handler) -> Decision {
         req: r,
         phase: Phase::Balancer,
     };
-    let res = sched::call_chunk(&vm.caller, frame, &f);
+    let res = sched::call_chunk(&vm.sched, frame, &f);
     let code = ctx.exit_code.replace(saved);
     if let Err(e) = res {
         log::error(

@@ -46,7 +46,7 @@ fn run(r: Req, input: *mut ngx_chain_t) -> ngx_int_t {
             req: r,
             phase: Phase::BodyFilter,
         };
-        match sched::call_chunk(&vm.caller, frame, &f) {
+        match sched::call_chunk(&vm.sched, frame, &f) {
             Ok(first) => {
                 let rc = first.unwrap_or(0.0) as i64;
                 !(rc == ERROR as i64 || rc >= 300)

@@ -52,7 +52,7 @@ fn run(r: Req) -> ngx_int_t {
         req: r,
         phase: Phase::HeaderFilter,
     };
-    if let Err(e) = sched::call_chunk(&vm.caller, frame, &f) {
+    if let Err(e) = sched::call_chunk(&vm.sched, frame, &f) {
         log::error(
             nginx_sys::NGX_LOG_ERR as usize,
             r.log(),

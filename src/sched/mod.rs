@@ -69,19 +69,22 @@ pub fn thread_wait_marker() -> LightUserData {
 /// lua_thread_cache_max_entries default).
 const THREAD_CACHE_MAX: usize = 1024;
 
-/// Per-VM: finished coroutines kept for reuse (creating a coroutine per
-/// handler run was a tenth of a hello-world request's cost).
-pub struct ThreadCache {
+/// The scheduler's per-VM state (a LuaVm field, reached from a request
+/// through its main conf: cheaper than mlua's app data on every handler).
+pub struct VmState {
+    /// Finished coroutines kept for reuse (creating a coroutine per handler
+    /// run was a tenth of a hello-world request's cost).
     free: std::cell::RefCell<Vec<(mlua::RegistryKey, RawCo)>>,
-}
-
-/// Per-VM (a LuaVm field): the thread non-yielding handlers run on
-/// ([`call_chunk`]) and their message handler (adds the traceback), with
-/// the registry keys that keep both alive.
-pub struct Caller {
+    /// The thread non-yielding handlers run on ([`call_chunk`]) and their
+    /// message handler (adds the traceback), kept alive by their keys.
     co: RawCo,
     on_error: mlua::RegistryKey,
     _thread: mlua::RegistryKey,
+}
+
+/// The VM state of the VM serving `r`.
+fn vm_state<'a>(r: Req) -> Option<&'a VmState> {
+    crate::phase::request_vm(r).map(|vm| &vm.sched)
 }
 
 /// What a new scheduler coroutine runs.
@@ -94,10 +97,7 @@ pub enum Body<'a> {
 }
 
 /// Sets up the VM's thread cache (once, when the VM is created).
-pub fn install(lua: &Lua) -> mlua::Result<Caller> {
-    lua.set_app_data(ThreadCache {
-        free: Default::default(),
-    });
+pub fn install(lua: &Lua) -> mlua::Result<VmState> {
     let thread = lua.create_thread(lua.create_function(|_, ()| Ok(()))?)?;
     let co = RawCo::of(&thread);
     co.clear();
@@ -105,7 +105,8 @@ pub fn install(lua: &Lua) -> mlua::Result<Caller> {
         .load("local tb, tostring = debug.traceback, tostring return function(e) return tb(tostring(e), 2) end")
         .set_name("=ngx_lua_rs.on_error")
         .eval()?;
-    Ok(Caller {
+    Ok(VmState {
+        free: Default::default(),
         co,
         on_error: lua.create_registry_value(on_error)?,
         _thread: lua.create_registry_value(thread)?,
@@ -116,7 +117,7 @@ pub fn install(lua: &Lua) -> mlua::Result<Caller> {
 /// body filters, log, balancer: phases that cannot yield); returns its
 /// first result as a number (a body filter may return ngx.ERROR), or the
 /// error text with a traceback.
-pub fn call_chunk(caller: &Caller, frame: Frame, chunk: &Chunk) -> Result<Option<f64>, String> {
+pub fn call_chunk(caller: &VmState, frame: Frame, chunk: &Chunk) -> Result<Option<f64>, String> {
     let _frame = push_frame(frame);
     caller
         .co
@@ -168,7 +169,7 @@ pub fn run_with(lua: &Lua, r: Req, phase: Phase, f: Body, args: MultiValue) -> O
     let Some(ctx) = RequestCtx::get_or_create(r) else {
         return Outcome::Failed;
     };
-    let slot = match new_slot(lua, f, 0, CoState::Running, None) {
+    let slot = match new_slot(lua, r, f, 0, CoState::Running, None) {
         Ok(s) => s,
         Err(e) => {
             log::error(
@@ -194,13 +195,13 @@ pub fn run_with(lua: &Lua, r: Req, phase: Phase, f: Body, args: MultiValue) -> O
 /// started yet (`CoState::New`) keeps its arguments in `start`.
 pub fn new_slot(
     lua: &Lua,
+    r: Req,
     f: Body,
     parent: usize,
     state: CoState,
     start: Option<MultiValue>,
 ) -> mlua::Result<CoSlot> {
-    let cache = lua.app_data_ref::<ThreadCache>();
-    let reused = cache.as_ref().and_then(|c| c.free.borrow_mut().pop());
+    let reused = vm_state(r).and_then(|c| c.free.borrow_mut().pop());
     let (key, co) = match (reused, f) {
         (Some((key, co)), Body::Chunk(chunk)) => {
             co.reset_from_registry(chunk.key.id());
@@ -338,7 +339,7 @@ fn drive(
                     r.log(),
                     &format!("lua: failed to resume thread: {e}"),
                 );
-                finish_all(lua, ctx);
+                finish_all(r, ctx);
                 return Outcome::Failed;
             }
         };
@@ -364,7 +365,7 @@ fn drive(
                     Stop::Exec => Outcome::Exec,
                     _ => Outcome::Exited(ctx.exit_code.get().unwrap_or(0)),
                 };
-                finish_all(lua, ctx);
+                finish_all(r, ctx);
                 return outcome;
             }
             Stop::Finished(values) => {
@@ -377,7 +378,7 @@ fn drive(
             Stop::Failed(report) => {
                 if co == 0 {
                     log_aborted(r, "entry", &report);
-                    finish_all(lua, ctx);
+                    finish_all(r, ctx);
                     return Outcome::Failed;
                 }
                 log_aborted(r, "user", &report);
@@ -401,7 +402,7 @@ fn drive(
             None => {
                 return match ctx.entry_outcome.get() {
                     Some(outcome) if !threads_alive(ctx) => {
-                        finish_all(lua, ctx);
+                        finish_all(r, ctx);
                         outcome
                     }
                     _ => Outcome::Yielded,
@@ -507,9 +508,9 @@ fn threads_alive(ctx: &RequestCtx) -> bool {
 
 /// The handler is over (exit, exec, error, or all threads done): forget
 /// every coroutine, cancelling their timers.
-fn finish_all(lua: &Lua, ctx: &RequestCtx) {
+fn finish_all(r: Req, ctx: &RequestCtx) {
     let cos = std::mem::take(&mut *ctx.cos.borrow_mut());
-    let Some(cache) = lua.app_data_ref::<ThreadCache>() else {
+    let Some(cache) = vm_state(r) else {
         return;
     };
     let mut free = cache.free.borrow_mut();
@@ -524,8 +525,8 @@ fn finish_all(lua: &Lua, ctx: &RequestCtx) {
 
 /// The request is being aborted (the client went away): its coroutines
 /// are dropped and never resumed.
-pub fn abandon(lua: &Lua, ctx: &RequestCtx) {
-    finish_all(lua, ctx);
+pub fn abandon(r: Req, ctx: &RequestCtx) {
+    finish_all(r, ctx);
 }
 
 /// Marks light thread `co` (and its sleep timer) dead; for ngx.thread.kill.

@@ -26,8 +26,11 @@ pub struct Chunk {
 /// One Lua VM (one per worker after fork: each inherits the master's copy).
 pub struct LuaVm {
     pub lua: Lua,
-    /// Where filters, log and balancer handlers run (sched::call_chunk).
-    pub caller: crate::sched::Caller,
+    /// The scheduler's reusable coroutines and the thread filters, log and
+    /// balancer handlers run on (sched::call_chunk).
+    pub sched: crate::sched::VmState,
+    /// Idle cosocket connections (setkeepalive), this worker's.
+    pub pools: crate::net::pool::Pools,
     inline: RefCell<Vec<Rc<Chunk>>>,
     files: RefCell<HashMap<Vec<u8>, Rc<Chunk>>>,
     /// package.loaded's keys when the first request ran; with
@@ -53,13 +56,14 @@ impl LuaVm {
         let ngx = lua.create_table()?;
         lua.globals().raw_set("ngx", &ngx)?;
         api::inject_all(&lua, &ngx)?;
-        let caller = crate::sched::install(&lua)?;
+        let sched = crate::sched::install(&lua)?;
         preload::install(&lua)?;
         add_system_paths(&lua)?;
         install_coroutine_wrappers(&lua)?;
         Ok(LuaVm {
             lua,
-            caller,
+            sched,
+            pools: Default::default(),
             inline: RefCell::new(Vec::new()),
             files: RefCell::new(HashMap::new()),
             baseline_modules: RefCell::new(None),
