@@ -14,6 +14,7 @@ start_server() {
   local name=$1 port=$2 load=$3 body=$4
   local dir=$BENCH_TMP/$name
   mkdir -p "$dir/conf" "$dir/logs"
+  : > "$dir/logs/error.log"
   cat > "$dir/conf/nginx.conf" <<CONF
 $load
 worker_processes 1;

@@ -94,8 +94,9 @@ unsafe extern "C" fn phase_body_ready(r: *mut ngx_http_request_t) {
         };
         ctx.body_read.set(true);
         if ctx.waiting_body.replace(false) {
+            let posted = req.posted_requests();
             req.run_phases();
-            req.run_posted_requests();
+            posted.run();
         }
     })
 }

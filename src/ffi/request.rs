@@ -242,10 +242,12 @@ impl Req {
         unsafe { ngx_http_core_run_phases(self.raw()) }
     }
 
-    pub fn run_posted_requests(self) {
-        let c = r!(self).connection;
-        // SAFETY: the connection outlives the call.
-        unsafe { ngx_http_run_posted_requests(c) }
+    /// What runs the posted (sub)requests of this request's connection
+    /// once the request's own work is done: taken before that work, since
+    /// the work may finalize and free the request (the connection itself
+    /// lives in nginx's connection array; nginx checks c->destroyed).
+    pub fn posted_requests(self) -> PostedRequests {
+        PostedRequests(r!(self).connection)
     }
 
     pub fn main_count_inc(self) {
@@ -302,4 +304,17 @@ impl Req {
 fn ctx_index() -> usize {
     // SAFETY: ctx_index is written once by nginx when the module is loaded.
     unsafe { (*ptr::addr_of!(ngx_http_lua_rs_module)).ctx_index }
+}
+
+/// See [`Req::posted_requests`].
+#[derive(Clone, Copy)]
+pub struct PostedRequests(*mut nginx_sys::ngx_connection_t);
+
+impl PostedRequests {
+    pub fn run(self) {
+        // SAFETY: the pointer is an element of nginx's connection array,
+        // valid for the process; ngx_http_run_posted_requests returns early
+        // for a destroyed connection.
+        unsafe { ngx_http_run_posted_requests(self.0) }
+    }
 }

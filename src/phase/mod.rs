@@ -164,6 +164,8 @@ pub fn wake(r: Req, co: usize, args: sched::Args) {
     let Some(ctx) = RequestCtx::get(r) else {
         return;
     };
+    // Finalizing below may free the request.
+    let posted = r.posted_requests();
     match ctx.entry_phase.get() {
         Some(Phase::Timer) => {
             if let Some(vm) = request_vm(r) {
@@ -187,7 +189,7 @@ pub fn wake(r: Req, co: usize, args: sched::Args) {
         }
         None => {}
     }
-    r.run_posted_requests();
+    posted.run();
 }
 
 /// The function of an http-level handler (init, init_worker, exit_worker),
