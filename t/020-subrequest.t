@@ -1017,3 +1017,43 @@ a,b
 falseBad headers option value type string, expected a Lua table
 --- no_error_log
 [error]
+
+
+
+=== TEST 37: ngx.exit(444) right after a capture in content_by_lua (the request ends for good)
+--- config
+    location = /sub { return 200 "sub"; }
+    location = /t {
+        content_by_lua_block {
+            local res = ngx.location.capture("/sub")
+            if res.status == 200 then
+                ngx.exit(444)
+            end
+            ngx.say("not reached")
+        }
+    }
+--- request
+GET /t
+--- ignore_response
+--- no_error_log
+[alert]
+[error]
+
+
+
+=== TEST 38: ngx.exit(ngx.ERROR) right after a capture in access_by_lua
+--- config
+    location = /sub { return 200 "sub"; }
+    location = /t {
+        access_by_lua_block {
+            local res = ngx.location.capture("/sub")
+            ngx.exit(ngx.ERROR)
+        }
+        content_by_lua_block { ngx.say("not reached") }
+    }
+--- request
+GET /t
+--- ignore_response
+--- no_error_log
+[alert]
+not reached

@@ -714,32 +714,40 @@ unsafe extern "C" fn capture_wev(r: *mut ngx_http_request_t) {
             unsafe { req.get().write_event_handler = ctx.capture.saved_wev.get() };
             ctx.capture.hooked.set(false);
         }
-        if let Some(cap) = cap {
-            if still_waiting(cap) {
-                // SAFETY: the capture lives in the main pool; the results are
-                // taken out once.
-                let (waiter, results) =
-                    unsafe { ((*cap).waiter, std::mem::take(&mut (*cap).results)) };
-                let results: Vec<SubResult> = results.into_iter().flatten().collect();
-                crate::api::location::deliver(waiter, results);
-            }
+        let target = cap.filter(|&c| still_waiting(c)).map(|c| {
+            // SAFETY: the capture lives in the main pool; the results are
+            // taken out once.
+            let (waiter, results) = unsafe { ((*c).waiter, std::mem::take(&mut (*c).results)) };
+            let results: Vec<SubResult> = results.into_iter().flatten().collect();
+            (waiter, results)
+        });
+        // The reference goes first and the delivery is the last use of the
+        // request: resuming the coroutine may end the request for good
+        // (ngx.exit(444), an error, a client gone), which frees it. While a
+        // coroutine still waits, its own reference keeps this one from
+        // being the last.
+        if unhook && !drop_ref(req) {
+            return;
         }
-        if unhook {
-            drop_ref(req);
+        if let Some((waiter, results)) = target {
+            crate::api::location::deliver(waiter, results);
         }
     })
 }
 
-/// Drops the reference finished() took on the main request.
-fn drop_ref(r: Req) {
+/// Drops the reference finished() took on the main request; false when it
+/// was the last one and nginx ended the request (which may be freed).
+fn drop_ref(r: Req) -> bool {
     // SAFETY: the live request; with other references left only the count
     // moves, else nginx ends the (already finalized) main request.
     unsafe {
         let main = r.get().main;
         if (*main).count() > 1 {
             (*main).set_count((*main).count() - 1);
+            true
         } else {
             nginx_sys::ngx_http_finalize_request(r.raw(), DONE);
+            false
         }
     }
 }
