@@ -250,3 +250,40 @@ GET /t
 ok
 --- error_log
 API disabled in the context of log_by_lua*
+
+
+
+=== TEST 13: a socket wait left behind by a killed thread does not resume the next phase's thread
+--- config
+    location = /t {
+        rewrite_by_lua_block {
+            ngx.ctx.sock = ngx.socket.tcp()
+            assert(ngx.ctx.sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_2))
+            assert(ngx.ctx.sock:send("q"))
+            ngx.thread.spawn(function() return ngx.ctx.sock:receive(1) end)
+            ngx.exit(ngx.OK)  -- kills the thread; its read stays armed
+        }
+        access_by_lua_block {
+            local t0 = ngx.now()
+            local t = ngx.thread.spawn(function()
+                ngx.sleep(0.5)
+                return "slept"
+            end)
+            local ok, res = ngx.thread.wait(t)
+            ngx.update_time()
+            ngx.ctx.res = res
+            ngx.ctx.waited = ngx.now() - t0 >= 0.45
+        }
+        content_by_lua_block {
+            ngx.say(ngx.ctx.res, " ", ngx.ctx.waited)
+        }
+    }
+--- tcp_listen: $TEST_NGINX_RAND_PORT_2
+--- tcp_reply_delay: 100ms
+--- tcp_reply: x
+--- request
+GET /t
+--- response_body
+slept true
+--- no_error_log
+[error]

@@ -85,7 +85,7 @@ pub fn client_read(r: Req, ctx: &RequestCtx) {
                     "lua waking up the on_abort callback thread",
                 );
             }
-            crate::phase::wake(r, co, Default::default());
+            crate::phase::wake(r, sched::Target { co, thread: 0 }, Default::default());
         }
     }
 }

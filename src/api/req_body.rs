@@ -42,7 +42,13 @@ fn read_body_start(lua: &Lua, _: ()) -> ApiResult<i64> {
     r.main_count_dec();
     if rc == NGX_AGAIN {
         ctx.waiting_body.set(true);
-        ctx.body_waiter.set(ctx.cur_co.get());
+        let target = crate::sched::Waiter::running()
+            .map(|w| crate::sched::Target {
+                co: w.co,
+                thread: w.thread,
+            })
+            .unwrap_or_default();
+        ctx.body_waiter.set(target);
         return Ok(1);
     }
     Ok(0)

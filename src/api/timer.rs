@@ -218,7 +218,7 @@ fn run_timer(id: usize) {
 }
 
 /// Resumes a waiting timer coroutine; frees its fake request when it ends.
-pub fn wake(lua: &Lua, r: crate::ffi::request::Req, co: usize, args: sched::Args) {
+pub fn wake(lua: &Lua, r: crate::ffi::request::Req, co: sched::Target, args: sched::Args) {
     let outcome = sched::resume(lua, r, co, args);
     if outcome == Outcome::Yielded {
         return;

@@ -160,7 +160,7 @@ fn eof_rc(r: Req, ctx: &RequestCtx) -> ngx_int_t {
 /// Resumes a request's waiting coroutine after its event fired: directly in
 /// the content phase, through the phase engine in rewrite/access (lua-nginx-
 /// module's protocol), then runs posted subrequests.
-pub fn wake(r: Req, co: usize, args: sched::Args) {
+pub fn wake(r: Req, co: sched::Target, args: sched::Args) {
     let Some(ctx) = RequestCtx::get(r) else {
         return;
     };

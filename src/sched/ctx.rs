@@ -87,14 +87,14 @@ pub struct RequestCtx {
     /// The handler waits for the request body (lua_need_request_body or ngx.req.read_body).
     pub waiting_body: Cell<bool>,
     /// The coroutine waiting in ngx.req.read_body.
-    pub body_waiter: Cell<usize>,
+    pub body_waiter: Cell<super::Target>,
     /// lua_need_request_body has already read the body for this request.
     pub body_read: Cell<bool>,
     /// The event a rewrite/access coroutine waits for has fired; the phase
     /// handler, called again by the phase engine, resumes coroutine
     /// `resume_co` with `resume_args`.
     pub resume_ready: Cell<bool>,
-    pub resume_co: Cell<usize>,
+    pub resume_co: Cell<super::Target>,
     pub resume_args: Cell<crate::ffi::coroutine::Args>,
     /// Response headers were set through ngx.header (keeps Content-Length).
     pub headers_set: Cell<bool>,

@@ -237,7 +237,8 @@ pub fn new_slot(
 /// Resumes coroutine `co` of the request, which waited for an event, with
 /// `args` (what its shim's yield returns). A coroutine that is no longer
 /// waiting (killed, or the request moved on) is left alone.
-pub fn resume(lua: &Lua, r: Req, co: usize, args: Args) -> Outcome {
+pub fn resume(lua: &Lua, r: Req, target: Target, args: Args) -> Outcome {
+    let co = target.co;
     let Some(ctx) = RequestCtx::get(r) else {
         return Outcome::Failed;
     };
@@ -245,6 +246,7 @@ pub fn resume(lua: &Lua, r: Req, co: usize, args: Args) -> Outcome {
         return Outcome::Failed;
     };
     let (waiting, start) = match ctx.cos.borrow_mut().get_mut(co) {
+        Some(c) if target.thread != 0 && c.thread_ptr != target.thread => (false, None),
         Some(c) if c.state == CoState::Waiting => (true, None),
         // A thread created by the scheduler's owner (ngx.on_abort's
         // callback) starts with its own function and arguments.
@@ -587,6 +589,17 @@ pub struct Waiter {
     pub req: Req,
     /// Which of the request's scheduler-level coroutines (0 = entry).
     pub co: usize,
+    /// That coroutine's address: slot `co` may hold another coroutine by the
+    /// time the event fires (the handler ended, a later phase started).
+    pub thread: usize,
+}
+
+/// The coroutine an event resumes: slot `co`, if it still holds `thread`
+/// (0: whatever it holds, for wakes that cannot outlive the handler).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Target {
+    pub co: usize,
+    pub thread: usize,
 }
 
 impl Waiter {
@@ -599,15 +612,22 @@ impl Waiter {
     pub fn running() -> Option<Waiter> {
         let f = Current::top()?;
         let ctx = RequestCtx::get(f.req)?;
+        let co = ctx.cur_co.get();
+        let thread = ctx.cos.borrow().get(co).map(|c| c.thread_ptr).unwrap_or(0);
         Some(Waiter {
             req: f.req,
-            co: ctx.cur_co.get(),
+            co,
+            thread,
         })
     }
 
     /// Resumes the waiting coroutine with `args` (what its shim's yield
     /// returns), then lets nginx run posted requests.
     pub fn wake(self, args: impl Into<Args>) {
-        crate::phase::wake(self.req, self.co, args.into());
+        let target = Target {
+            co: self.co,
+            thread: self.thread,
+        };
+        crate::phase::wake(self.req, target, args.into());
     }
 }
