@@ -16,43 +16,8 @@ backend=18388
 port=18387
 
 hello='server { listen 127.0.0.1:__PORT__; location = /t { content_by_lua_block { ngx.say("hello world") } } }'
-redis='server { listen 127.0.0.1:__PORT__; location = /t { content_by_lua_block {
-    local red = require("nginx.redis"):new()
-    red:set_timeout(1000)
-    local ok, err = red:connect("127.0.0.1", '$rport')
-    if not ok then ngx.exit(500) end
-    ngx.say(red:get("bench-key"))
-    red:set_keepalive(10000, 100)
-} } }'
-proxy='server { listen 127.0.0.1:'$backend'; location / { return 200 "hello from the backend, user=alice token=s3cr3t\n"; } }
-upstream backend {
-    server 0.0.0.1;
-    balancer_by_lua_block {
-        local b = require "ngx.balancer"
-        local ok, err = b.set_current_peer("127.0.0.1", '$backend')
-        if not ok then ngx.log(ngx.ERR, err) return ngx.exit(500) end
-    }
-    keepalive 32;
-}
-server {
-    listen 127.0.0.1:__PORT__;
-    location = /t {
-        proxy_http_version 1.1;
-        proxy_set_header Connection "";
-        proxy_pass http://backend/;
-        header_filter_by_lua_block {
-            ngx.header["X-Gateway"] = "lua"
-            ngx.header["Server"] = nil
-            ngx.header.content_length = nil
-        }
-        body_filter_by_lua_block {
-            local chunk = ngx.arg[1]
-            if chunk ~= "" then
-                ngx.arg[1] = chunk:gsub("token=%w+", "token=***")
-            end
-        }
-    }
-}'
+redis=$(redis_get_body "$rport")
+proxy=$(proxy_lua_conf "$backend")
 
 # count NAME LOAD BODY N: total instructions of a run serving N requests
 count() {

@@ -47,3 +47,55 @@ rps() {
 ratio() {
   awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'
 }
+
+# The Lua-side configs several scripts measure (proxy.sh, redis.sh, instr.sh).
+
+# proxy_lua_conf BACKEND_PORT: a backend server plus /t proxied to it through
+# balancer_by_lua (upstream keepalive), a header filter and a body filter.
+proxy_lua_conf() {
+  cat <<CONF
+server { listen 127.0.0.1:$1; location / { return 200 "hello from the backend, user=alice token=s3cr3t\n"; } }
+upstream backend {
+    server 0.0.0.1;
+    balancer_by_lua_block {
+        local b = require "ngx.balancer"
+        local ok, err = b.set_current_peer("127.0.0.1", $1)
+        if not ok then ngx.log(ngx.ERR, err) return ngx.exit(500) end
+    }
+    keepalive 32;
+}
+server {
+    listen 127.0.0.1:__PORT__;
+    location = /t {
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_pass http://backend/;
+        header_filter_by_lua_block {
+            ngx.header["X-Gateway"] = "lua"
+            ngx.header["Server"] = nil
+            ngx.header.content_length = nil
+        }
+        body_filter_by_lua_block {
+            local chunk = ngx.arg[1]
+            if chunk ~= "" then
+                ngx.arg[1] = chunk:gsub("token=%w+", "token=***")
+            end
+        }
+    }
+}
+CONF
+}
+
+# redis_get_body REDIS_PORT: /t doing a GET through resty.redis with keepalive.
+redis_get_body() {
+  cat <<CONF
+server { listen 127.0.0.1:__PORT__; location = /t { content_by_lua_block {
+    local red = require("nginx.redis"):new()
+    red:set_timeout(1000)
+    local ok, err = red:connect("127.0.0.1", $1)
+    if not ok then ngx.exit(500) end
+    ngx.say(red:get("bench-key"))
+    red:set_keepalive(10000, 100)
+} } }
+CONF
+}

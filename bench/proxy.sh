@@ -11,39 +11,6 @@ set -euo pipefail
 
 bash "$BENCH_ROOT/nginx-src/debian.sh" >/dev/null
 
-conf() { # $1 = backend port
-  cat <<CONF
-server { listen 127.0.0.1:$1; location / { return 200 "hello from the backend, user=alice token=s3cr3t\n"; } }
-upstream backend {
-    server 0.0.0.1;
-    balancer_by_lua_block {
-        local b = require "ngx.balancer"
-        local ok, err = b.set_current_peer("127.0.0.1", $1)
-        if not ok then ngx.log(ngx.ERR, err) return ngx.exit(500) end
-    }
-    keepalive 32;
-}
-server {
-    listen 127.0.0.1:__PORT__;
-    location = /t {
-        proxy_http_version 1.1;
-        proxy_set_header Connection "";
-        proxy_pass http://backend/;
-        header_filter_by_lua_block {
-            ngx.header["X-Gateway"] = "lua"
-            ngx.header["Server"] = nil
-            ngx.header.content_length = nil
-        }
-        body_filter_by_lua_block {
-            local chunk = ngx.arg[1]
-            if chunk ~= "" then
-                ngx.arg[1] = chunk:gsub("token=%w+", "token=***")
-            end
-        }
-    }
-}
-CONF
-}
 plain() { # $1 = backend port
   cat <<CONF
 server { listen 127.0.0.1:$1; location / { return 200 "hello from the backend, user=alice token=s3cr3t\n"; } }
@@ -59,8 +26,8 @@ server {
 CONF
 }
 
-start_server ours 18091 "$OURS_LOAD" "$(conf 18191)"
-start_server ref 18092 "$REF_LOAD" "$(conf 18192)"
+start_server ours 18091 "$OURS_LOAD" "$(proxy_lua_conf 18191)"
+start_server ref 18092 "$REF_LOAD" "$(proxy_lua_conf 18192)"
 start_server plain 18093 "" "$(plain 18193)"
 trap 'stop_server ours; stop_server ref; stop_server plain' EXIT
 sleep 0.5

@@ -13,14 +13,7 @@ trap 'redis-cli -p $rport shutdown nosave >/dev/null 2>&1; stop_server ours; sto
 sleep 0.3
 redis-cli -p $rport set bench-key "hello from redis" >/dev/null
 
-body='server { listen 127.0.0.1:__PORT__; location = /t { content_by_lua_block {
-    local red = require("nginx.redis"):new()
-    red:set_timeout(1000)
-    local ok, err = red:connect("127.0.0.1", '$rport')
-    if not ok then ngx.exit(500) end
-    ngx.say(red:get("bench-key"))
-    red:set_keepalive(10000, 100)
-} } }'
+body=$(redis_get_body "$rport")
 
 start_server ours 18091 "$OURS_LOAD" "$body"
 start_server ref 18092 "$REF_LOAD" "$body"

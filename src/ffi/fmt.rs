@@ -22,7 +22,7 @@ pub fn push_number(out: &mut Vec<u8>, n: f64) {
 }
 
 /// Appends `v` in decimal without an intermediate String.
-fn push_integer(out: &mut Vec<u8>, v: i64) {
+pub fn push_integer(out: &mut Vec<u8>, v: i64) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     let mut m = v.unsigned_abs();

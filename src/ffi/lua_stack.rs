@@ -171,11 +171,20 @@ unsafe fn arg_at<'a>(l: *mut lua_State, i: c_int) -> Arg<'a> {
 /// returns how many; an error is returned as the raise marker and message.
 pub(crate) type RawFn = fn(&Stack) -> ApiResult<c_int>;
 
-unsafe extern "C-unwind" fn trampoline(l: *mut lua_State) -> c_int {
-    // SAFETY: only installed by `c_function`, with the RawFn as upvalue 1
-    // (a fn pointer stored as light userdata); LuaJIT calls it with a valid
-    // state. Nothing below raises a Lua error, so no Rust frame is unwound
-    // by a longjmp, and panics stop at catch_unwind.
+/// How a RawFn call ended: its result count, or the error to raise (and
+/// whether it takes the caller's position).
+enum Called {
+    Returned(c_int),
+    Failed(String, bool),
+}
+
+/// Calls the RawFn in upvalue 1 of the running C closure on its arguments.
+///
+/// # Safety
+/// `l` is the state of a closure made by `c_function` or `c_method`, which
+/// keep the RawFn (a fn pointer stored as light userdata) in upvalue 1.
+unsafe fn call_upvalue_fn(l: *mut lua_State) -> (c_int, Called) {
+    // SAFETY: per the contract; panics stop at catch_unwind.
     unsafe {
         let f: RawFn = std::mem::transmute::<*mut c_void, RawFn>(ffi::lua_touserdata(
             l,
@@ -183,13 +192,30 @@ unsafe extern "C-unwind" fn trampoline(l: *mut lua_State) -> c_int {
         ));
         let nargs = ffi::lua_gettop(l);
         let stack = Stack { l, nargs };
-        let res = catch_unwind(AssertUnwindSafe(|| f(&stack)));
-        let (marker, msg) = match res {
-            Ok(Ok(n)) => return n,
-            Ok(Err(ApiError::Raise(m))) => (raise_marker(), m),
-            Ok(Err(ApiError::RaisePlain(m))) => (raise_plain_marker(), m),
-            Ok(Err(ApiError::Lua(e))) => (raise_marker(), e.to_string()),
-            Err(_) => (raise_marker(), "internal error".to_string()),
+        let called = match catch_unwind(AssertUnwindSafe(|| f(&stack))) {
+            Ok(Ok(n)) => Called::Returned(n),
+            Ok(Err(ApiError::Raise(m))) => Called::Failed(m, true),
+            Ok(Err(ApiError::RaisePlain(m))) => Called::Failed(m, false),
+            Ok(Err(ApiError::Lua(e))) => Called::Failed(e.to_string(), true),
+            Err(_) => Called::Failed("internal error".to_string(), true),
+        };
+        (nargs, called)
+    }
+}
+
+unsafe extern "C-unwind" fn trampoline(l: *mut lua_State) -> c_int {
+    // SAFETY: only installed by `c_function`; nothing here raises a Lua
+    // error, so no Rust frame is unwound by a longjmp.
+    unsafe {
+        let (nargs, called) = call_upvalue_fn(l);
+        let (msg, positioned) = match called {
+            Called::Returned(n) => return n,
+            Called::Failed(m, positioned) => (m, positioned),
+        };
+        let marker = if positioned {
+            raise_marker()
+        } else {
+            raise_plain_marker()
         };
         ffi::lua_settop(l, nargs);
         ffi::lua_pushlightuserdata(l, marker.0);
@@ -207,10 +233,10 @@ enum Direct {
 
 unsafe extern "C-unwind" fn direct_trampoline(l: *mut lua_State) -> c_int {
     // SAFETY: installed only by `c_method`, with the RawFn as upvalue 1.
-    // The Rust call and everything it owns end inside `run` (panics stop at
-    // catch_unwind there); what is left here are plain values, so lua_yield
-    // and lua_error (which longjmp/unwind out of this frame) skip no
-    // destructor. A C function may end with `return lua_yield(...)`.
+    // The Rust call and everything it owns end inside `run_direct` (panics
+    // stop at catch_unwind there); what is left here are plain values, so
+    // lua_yield and lua_error (which longjmp/unwind out of this frame) skip
+    // no destructor. A C function may end with `return lua_yield(...)`.
     unsafe {
         match run_direct(l) {
             Direct::Return(n) => n,
@@ -229,25 +255,16 @@ unsafe extern "C-unwind" fn direct_trampoline(l: *mut lua_State) -> c_int {
 unsafe fn run_direct(l: *mut lua_State) -> Direct {
     // SAFETY: per the contract (see direct_trampoline).
     unsafe {
-        let f: RawFn = std::mem::transmute::<*mut c_void, RawFn>(ffi::lua_touserdata(
-            l,
-            ffi::lua_upvalueindex(1),
-        ));
-        let nargs = ffi::lua_gettop(l);
-        let stack = Stack { l, nargs };
-        let res = catch_unwind(AssertUnwindSafe(|| f(&stack)));
-        let (msg, with_position) = match res {
-            Ok(Ok(n)) => {
+        let (nargs, called) = call_upvalue_fn(l);
+        let (msg, with_position) = match called {
+            Called::Returned(n) => {
                 let wait = crate::sched::wait_marker().0;
                 if n == 1 && ffi::lua_touserdata(l, -1) == wait {
                     return Direct::Yield;
                 }
                 return Direct::Return(n);
             }
-            Ok(Err(ApiError::Raise(m))) => (m, true),
-            Ok(Err(ApiError::RaisePlain(m))) => (m, false),
-            Ok(Err(ApiError::Lua(e))) => (e.to_string(), true),
-            Err(_) => ("internal error".to_string(), true),
+            Called::Failed(m, positioned) => (m, positioned),
         };
         ffi::lua_settop(l, nargs);
         if with_position {
