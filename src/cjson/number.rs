@@ -2,7 +2,6 @@
 //! integral value prints without a fraction), `strtod`'s forms in.
 
 use crate::ffi::cnum;
-use crate::ffi::fmt::push_integer;
 
 const POW10: [f64; 18] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
@@ -15,7 +14,7 @@ pub fn format(out: &mut Vec<u8>, n: f64, precision: u32) {
     // Integral values below 10^precision print all their digits and no
     // exponent under %g: write them directly (the common case).
     if n.fract() == 0.0 && n.abs() < POW10[p] && !(n == 0.0 && n.is_sign_negative()) {
-        push_integer(out, n as i64);
+        push_int(out, n as i64);
         return;
     }
     if p > 15 || !push_short(out, n, p) {
@@ -85,7 +84,7 @@ fn push_short(out: &mut Vec<u8>, n: f64, p: usize) -> bool {
         if a < 10 {
             out.push(b'0');
         }
-        push_integer(out, i64::from(a));
+        push_int(out, i64::from(a));
     } else if exp >= 0 {
         let int_len = exp as usize + 1;
         if nd <= int_len {
@@ -102,6 +101,26 @@ fn push_short(out: &mut Vec<u8>, n: f64, p: usize) -> bool {
         out.extend_from_slice(digits);
     }
     true
+}
+
+/// Decimal digits of `v` (its own copy of ffi::fmt's: the fuzz target
+/// compiles src/cjson standalone, with only ffi::cnum beside it).
+fn push_int(out: &mut Vec<u8>, v: i64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut u = v.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (u % 10) as u8;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&buf[i..]);
 }
 
 /// A number read from the input.
