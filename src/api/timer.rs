@@ -206,7 +206,7 @@ fn run_timer(id: usize) {
         args.push_back(callback.raw_get(i + 2).unwrap_or(Value::Nil));
     }
     timers.running_count.set(timers.running_count.get() + 1);
-    let outcome = sched::run_with(lua, r, Phase::Timer, sched::Body::Func(f), args);
+    let outcome = sched::run_with(lua, r, Phase::Timer, sched::Body::Func(f), args.into());
     if outcome == Outcome::Yielded {
         timers.running.borrow_mut().insert(r.raw() as usize, fake);
     } else {

@@ -161,11 +161,12 @@ fn push_frame(f: Frame) -> FrameGuard {
 
 /// Starts a handler's chunk as the request's entry coroutine for `phase`.
 pub fn run(lua: &Lua, r: Req, phase: Phase, chunk: &Chunk) -> Outcome {
-    run_with(lua, r, phase, Body::Chunk(chunk), MultiValue::new())
+    // No arguments: an empty Plain list needs no mlua value at all.
+    run_with(lua, r, phase, Body::Chunk(chunk), Args::Plain(Vec::new()))
 }
 
 /// As [`run`], with any body, passing `args` to it.
-pub fn run_with(lua: &Lua, r: Req, phase: Phase, f: Body, args: MultiValue) -> Outcome {
+pub fn run_with(lua: &Lua, r: Req, phase: Phase, f: Body, args: Args) -> Outcome {
     let Some(ctx) = RequestCtx::get_or_create(r) else {
         return Outcome::Failed;
     };
@@ -188,7 +189,7 @@ pub fn run_with(lua: &Lua, r: Req, phase: Phase, f: Body, args: MultiValue) -> O
     ctx.entry_phase.set(Some(phase));
     ctx.entry_outcome.set(None);
     ctx.exit_code.set(None);
-    drive(lua, r, phase, ctx, 0, Args::Values(args))
+    drive(lua, r, phase, ctx, 0, args)
 }
 
 /// A new scheduler-level coroutine that will run `f`; a light thread not
