@@ -205,22 +205,6 @@ impl RawCo {
         }
     }
 
-    /// The string at stack slot `i` (strings only, never converted).
-    pub fn string_at(self, i: usize) -> Option<Vec<u8>> {
-        // SAFETY: as light_at; lua_tolstring on a string does not allocate
-        // and the bytes are copied before the stack changes.
-        unsafe {
-            if i as c_int > ffi::lua_gettop(self.0)
-                || ffi::lua_type(self.0, i as c_int) != ffi::LUA_TSTRING
-            {
-                return None;
-            }
-            let mut len = 0usize;
-            let p = ffi::lua_tolstring(self.0, i as c_int, &mut len);
-            Some(std::slice::from_raw_parts(p.cast::<u8>(), len).to_vec())
-        }
-    }
-
     /// The `n` values on top of the stack as mlua values, popping them.
     pub fn take_values(self, lua: &Lua, n: usize) -> mlua::Result<MultiValue> {
         // SAFETY: the n values are on the (stopped) coroutine's stack; the
