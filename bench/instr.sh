@@ -4,7 +4,8 @@
 # Debian's nginx, master_process off, one connection with keepalive. Each
 # server runs twice (500 and 2500 requests); the difference / 2000 leaves
 # out start-up and shutdown. Scenarios: hello, redis, proxy (the configs of
-# hello.sh, redis.sh and proxy.sh).
+# hello.sh, redis.sh and proxy.sh), and static (hello.sh's `return 200`,
+# no module loaded: the floor).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -18,6 +19,7 @@ port=18387
 hello='server { listen 127.0.0.1:__PORT__; location = /t { content_by_lua_block { ngx.say("hello world") } } }'
 redis=$(redis_get_body "$rport")
 proxy=$(proxy_lua_conf "$backend")
+static='server { listen 127.0.0.1:__PORT__; location = /t { return 200 "hello world\n"; } }'
 
 # count NAME LOAD BODY N: total instructions of a run serving N requests
 count() {
@@ -63,6 +65,10 @@ redis-cli -p $rport set bench-key "hello from redis" >/dev/null
 
 for s in ${SCENARIOS:-hello redis proxy}; do
   body=${!s}
+  if [ "$s" = static ]; then # the floor: nginx alone, no Lua module loaded
+    echo "static: instructions per request $(per_request static "" "$body")"
+    continue
+  fi
   o=$(per_request "ours-$s" "$OURS_LOAD" "$body")
   r=$(per_request "ref-$s" "$REF_LOAD" "$body")
   echo "$s: instructions per request ours=$o reference=$r (reference/ours = $(ratio "$r" "$o"))"

@@ -831,3 +831,39 @@ nilclosed
 --- error_log
 lua tcp socket write timed out
 
+
+
+
+=== TEST 26: send flattens array tables of any layout, refuses other keys
+--- config
+    location /t {
+        content_by_lua_block {
+            local sock = ngx.socket.tcp()
+            assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_2))
+            -- integer keys set in reverse land in the hash part
+            local rev = {}
+            for i = 3, 1, -1 do rev[i] = "r" .. i end
+            local zero = { "a", "b" }
+            zero[0] = "z"
+            local holes = { "a", nil, "c" }
+            local named = { "a", "b", x = 1 }
+            local deep = { "d1", { "d2", { 3, { "d4" } } } }
+            ngx.say(pcall(sock.send, sock, zero))
+            ngx.say(pcall(sock.send, sock, holes))
+            ngx.say(pcall(sock.send, sock, named))
+            ngx.say(pcall(sock.send, sock, { "a", { "b", true } }))
+            ngx.say(sock:send({ rev, "|", deep, "|", 1.5, "\n" }))
+        }
+    }
+--- tcp_listen: $TEST_NGINX_RAND_PORT_2
+--- tcp_query eval
+"r1r2r3|d1d23d4|1.5\n"
+--- tcp_reply: ok
+--- request
+GET /t
+--- response_body
+falsebad argument #2 to 'send' (non-array table found)
+falsebad argument #2 to 'send' (non-array table found)
+falsebad argument #2 to 'send' (non-array table found)
+falsebad argument #2 to 'send' (bad data type boolean found)
+19

@@ -122,36 +122,51 @@ pub struct Frame {
 /// the same way.
 pub struct Current;
 
-thread_local! {
-    static FRAMES: std::cell::RefCell<Vec<Frame>> = const { std::cell::RefCell::new(Vec::new()) };
-    static TOP: std::cell::Cell<Option<Frame>> = const { std::cell::Cell::new(None) };
+/// Every field in one thread-local: in a dlopen()ed module each distinct
+/// thread-local access is a call to __tls_get_addr.
+struct Frames {
+    stack: std::cell::RefCell<Vec<Frame>>,
+    top: std::cell::Cell<Option<Frame>>,
     /// The phase of code that runs without a request (init, init_worker).
-    static BARE: std::cell::Cell<Option<Phase>> = const { std::cell::Cell::new(None) };
+    bare: std::cell::Cell<Option<Phase>>,
+}
+
+thread_local! {
+    static FRAMES: Frames = const {
+        Frames {
+            stack: std::cell::RefCell::new(Vec::new()),
+            top: std::cell::Cell::new(None),
+            bare: std::cell::Cell::new(None),
+        }
+    };
 }
 
 impl Current {
     pub fn push(f: Frame) {
-        FRAMES.with_borrow_mut(|v| v.push(f));
-        TOP.set(Some(f));
+        FRAMES.with(|fr| {
+            fr.stack.borrow_mut().push(f);
+            fr.top.set(Some(f));
+        });
     }
 
     pub fn pop() {
-        FRAMES.with_borrow_mut(|v| {
-            v.pop();
-            TOP.set(v.last().copied());
+        FRAMES.with(|fr| {
+            let mut stack = fr.stack.borrow_mut();
+            stack.pop();
+            fr.top.set(stack.last().copied());
         });
     }
 
     pub fn top() -> Option<Frame> {
-        TOP.get()
+        FRAMES.with(|fr| fr.top.get())
     }
 
     pub fn set_bare(p: Option<Phase>) {
-        BARE.set(p);
+        FRAMES.with(|fr| fr.bare.set(p));
     }
 
     pub fn phase() -> Option<Phase> {
-        Self::top().map(|f| f.phase).or(BARE.get())
+        FRAMES.with(|fr| fr.top.get().map(|f| f.phase).or(fr.bare.get()))
     }
 }
 

@@ -72,21 +72,18 @@ pub(crate) fn to_lua(lua: &Lua, ret: Ret) -> mlua::Result<MultiValue> {
 
 /// A result as plain values for the waiting coroutine; sessions (mlua
 /// userdata) come back as they were.
-fn into_plain(ret: Ret) -> Result<Vec<sched::Plain>, Ret> {
-    use sched::Plain;
+fn into_plain(ret: Ret) -> Result<sched::PlainList, Ret> {
+    use sched::{Plain, PlainList};
     Ok(match ret {
-        Ret::Int(i) => vec![Plain::Num(i as f64)],
-        Ret::Bool(b) => vec![Plain::Bool(b)],
-        Ret::Data(d) => vec![Plain::Bytes(d)],
-        Ret::Fail(e, partial) => {
-            let mut v = vec![Plain::Nil, Plain::Bytes(e.into_bytes())];
-            if let Some(p) = partial {
-                v.push(Plain::Bytes(p));
-            }
-            v
+        Ret::Int(i) => PlainList::of([Plain::Num(i as f64)]),
+        Ret::Bool(b) => PlainList::of([Plain::Bool(b)]),
+        Ret::Data(d) => PlainList::of([Plain::Bytes(d)]),
+        Ret::Fail(e, None) => PlainList::of([Plain::Nil, Plain::Bytes(e.into_bytes())]),
+        Ret::Fail(e, Some(p)) => {
+            PlainList::of([Plain::Nil, Plain::Bytes(e.into_bytes()), Plain::Bytes(p)])
         }
-        Ret::Nils => vec![Plain::Nil, Plain::Nil, Plain::Nil],
-        Ret::Wait => vec![Plain::Light(sched::wait_marker())],
+        Ret::Nils => PlainList::of([Plain::Nil, Plain::Nil, Plain::Nil]),
+        Ret::Wait => PlainList::of([Plain::Light(sched::wait_marker())]),
         session @ Ret::Session(_) => return Err(session),
     })
 }
@@ -278,9 +275,10 @@ pub(crate) fn send_data(lua: &Lua, v: &Value) -> ApiResult<Vec<u8>> {
     Ok(data)
 }
 
-/// [`send_data`] for a C function's argument `i`.
-pub(crate) fn arg_send_data(s: &Stack, i: usize) -> ApiResult<Vec<u8>> {
-    let mut data = Vec::new();
+/// [`send_data`] for a C function's argument `i`, into `data` (a buffer
+/// kept from an earlier send, so that sending does not allocate each time).
+pub(crate) fn arg_send_data(s: &Stack, i: usize, mut data: Vec<u8>) -> ApiResult<Vec<u8>> {
+    data.clear();
     match s.arg(i) {
         Arg::Table(t) => {
             if let Err(m) = s.flatten(t, &mut data, Rules::Send) {

@@ -22,6 +22,7 @@ use crate::ffi::lua_stack::{self, c_method_with, Arg, Stack};
 use crate::ffi::request::Req;
 use crate::module;
 use crate::net::addr::SockAddr;
+use crate::net::buffers;
 use crate::net::conn::{self, strerror, Conn, Connect, Io, IoEvent, IoHandler};
 use crate::net::downstream;
 use crate::net::resolve::{ResolveHandler, Resolved, Resolving};
@@ -180,12 +181,12 @@ impl State {
         match op {
             ReadOp::Line => match avail.iter().position(|&b| b == b'\n') {
                 Some(i) => {
-                    self.acc.extend(avail[..i].iter().filter(|&&b| b != b'\r'));
+                    push_without_cr(&mut self.acc, &avail[..i]);
                     self.rpos += i + 1;
                     Some(Ret::Data(std::mem::take(&mut self.acc)))
                 }
                 None => {
-                    self.acc.extend(avail.iter().filter(|&&b| b != b'\r'));
+                    push_without_cr(&mut self.acc, avail);
                     self.rpos = self.rbuf.len();
                     None
                 }
@@ -225,6 +226,17 @@ impl State {
                     Step::Full => Some(Ret::Data(std::mem::take(&mut self.acc))),
                 }
             }
+        }
+    }
+
+    /// Gives a delivered result's buffer back for the next read op, so a
+    /// socket reading reply after reply does not allocate for each.
+    fn recycle(&mut self, mut buf: Vec<u8>) {
+        if self.acc.capacity() == 0 {
+            buf.clear();
+            self.acc = buf;
+        } else {
+            buffers::give(buf);
         }
     }
 
@@ -271,6 +283,7 @@ impl State {
                     continue;
                 }
             }
+            buffers::ensure(&mut self.rbuf);
             match conn.recv_into(&mut self.rbuf, want) {
                 Io::Done(n) => {
                     if let Some(d) = self.down.as_mut() {
@@ -349,6 +362,15 @@ impl State {
 pub struct TcpSock {
     me: Weak<TcpSock>,
     st: RefCell<State>,
+}
+
+impl Drop for TcpSock {
+    fn drop(&mut self) {
+        let st = self.st.get_mut();
+        for buf in [&mut st.rbuf, &mut st.acc, &mut st.out] {
+            buffers::give(std::mem::take(buf));
+        }
+    }
 }
 
 /// Registry names: the metatable of the userdata in a socket object's
@@ -723,11 +745,13 @@ fn connect(s: &Stack) -> ApiResult<c_int> {
     let Some(sock) = sock else {
         return raise("bad tcp socket");
     };
-    let key = match (&pool_name, port) {
-        (Some(p), _) => p.clone(),
+    let key = match (pool_name, port) {
+        (Some(p), _) => p,
         (None, Some(p)) => {
-            let mut k = host.clone();
-            k.extend_from_slice(format!(":{p}").as_bytes());
+            let mut k = Vec::with_capacity(host.len() + 6);
+            k.extend_from_slice(&host);
+            k.push(b':');
+            crate::ffi::fmt::push_integer(&mut k, i64::from(p));
             k
         }
         (None, None) => host.clone(),
@@ -767,13 +791,13 @@ fn connect(s: &Stack) -> ApiResult<c_int> {
             }
         }
         st.conf = SockConf::of(f.req);
-        st.pool_key = key.clone();
+        st.pool_key = key;
         st.pool_size = pool_size;
         st.reused = 0;
 
         let pooled = crate::phase::request_vm(f.req)
             .map(|vm| &vm.pools)
-            .and_then(|p| p.get(&key, sock.io_target(), f.req.log()));
+            .and_then(|p| p.get(&st.pool_key, sock.io_target(), f.req.log()));
         if let Some((c, reused)) = pooled {
             st.conn = Some(c);
             st.reused = reused + 1;
@@ -805,7 +829,15 @@ fn send(s: &Stack) -> ApiResult<c_int> {
     }
     let f = frame_now(YIELDABLE)?;
     let sock = sock_arg(s, "send")?;
-    let data = arg_send_data(s, 2)?;
+    // The last send's buffer, unless it still holds unsent bytes.
+    let spare = sock
+        .as_ref()
+        .and_then(|k| k.st.try_borrow_mut().ok())
+        .filter(|st| st.out.is_empty())
+        .map(|mut st| std::mem::take(&mut st.out))
+        .filter(|b| b.capacity() > 0)
+        .unwrap_or_else(buffers::take);
+    let data = arg_send_data(s, 2, spare)?;
     let Some(sock) = sock else {
         return Ok(push_ret(s, fail("closed")));
     };
@@ -852,7 +884,31 @@ fn send(s: &Stack) -> ApiResult<c_int> {
 }
 
 /// Starts a read op on `sock` (after the argument checks).
-fn start_read(f: &Frame, sock: Option<Rc<TcpSock>>, op: ReadOp) -> ApiResult<Ret> {
+/// Appends a line's bytes without its CRs (receive's "*l" drops them all),
+/// in one copy when the only CR ends the line, as protocols send them.
+fn push_without_cr(acc: &mut Vec<u8>, line: &[u8]) {
+    let body = line.strip_suffix(b"\r").unwrap_or(line);
+    if body.contains(&b'\r') {
+        acc.extend(body.iter().filter(|&&b| b != b'\r'));
+    } else {
+        acc.extend_from_slice(body);
+    }
+}
+
+/// Pushes a direct read's results, recycling the data's buffer.
+fn push_read(s: &Stack, sock: Option<&Rc<TcpSock>>, ret: Ret) -> c_int {
+    let Ret::Data(data) = ret else {
+        return push_ret(s, ret);
+    };
+    s.push_bytes(&data);
+    match sock.and_then(|k| k.st.try_borrow_mut().ok()) {
+        Some(mut st) => st.recycle(data),
+        None => buffers::give(data),
+    }
+    1
+}
+
+fn start_read(f: &Frame, sock: Option<&Rc<TcpSock>>, op: ReadOp) -> ApiResult<Ret> {
     let Some(sock) = sock else {
         return Ok(fail("closed"));
     };
@@ -873,6 +929,7 @@ fn start_read(f: &Frame, sock: Option<Rc<TcpSock>>, op: ReadOp) -> ApiResult<Ret
     }
     st.read_op = Some(op);
     st.acc.clear();
+    buffers::ensure(&mut st.acc);
     let ret = match st.step_read() {
         Some(r) => r,
         None => {
@@ -927,7 +984,8 @@ fn receive(s: &Stack) -> ApiResult<c_int> {
         }
         _ => return raise("bad argument #2 to 'receive' (bad pattern argument)"),
     };
-    Ok(push_ret(s, start_read(&f, sock, op)?))
+    let ret = start_read(&f, sock.as_ref(), op)?;
+    Ok(push_read(s, sock.as_ref(), ret))
 }
 
 fn receiveany(s: &Stack) -> ApiResult<c_int> {
@@ -947,7 +1005,8 @@ fn receiveany(s: &Stack) -> ApiResult<c_int> {
         Some(m) if m > 0 => m as usize,
         _ => return raise("bad argument #2 to 'receiveany' (bad max argument)"),
     };
-    Ok(push_ret(s, start_read(&f, sock, ReadOp::Any(max))?))
+    let ret = start_read(&f, sock.as_ref(), ReadOp::Any(max))?;
+    Ok(push_read(s, sock.as_ref(), ret))
 }
 
 fn receiveuntil(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
@@ -1049,7 +1108,7 @@ fn until_next(lua: &Lua, args: MultiValue) -> ApiResult<MultiValue> {
         }
     }
     let limit = size.filter(|&s| s > 0);
-    let ret = start_read(&f, Some(sock), ReadOp::Until(st, limit))?;
+    let ret = start_read(&f, Some(&sock), ReadOp::Until(st, limit))?;
     Ok(to_lua(lua, ret)?)
 }
 
@@ -1295,7 +1354,8 @@ fn setkeepalive(s: &Stack) -> ApiResult<c_int> {
         drop(old);
         return Ok(push_ret(s, fail("invalid connection")));
     }
-    let key = st.pool_key.clone();
+    // The socket is closed from here on; connect sets a new key.
+    let key = std::mem::take(&mut st.pool_key);
     let size = size.or(st.pool_size).unwrap_or(st.conf.pool_size);
     let timeout = timeout.unwrap_or(st.conf.keepalive_timeout);
     let reused = st.reused;

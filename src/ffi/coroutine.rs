@@ -34,7 +34,37 @@ pub enum Args {
     Values(MultiValue),
     /// Plain data made without mlua (a socket result delivered by an
     /// event): pushed straight onto the coroutine's stack.
-    Plain(Vec<Plain>),
+    Plain(PlainList),
+}
+
+/// At most three plain values (a socket result is a value, or nil, an
+/// error and partial data), held inline: a wake allocates nothing for them.
+pub struct PlainList {
+    vals: [Plain; 3],
+    len: usize,
+}
+
+impl PlainList {
+    /// The values; at most three are kept.
+    pub fn of<const N: usize>(vals: [Plain; N]) -> Self {
+        let mut list = PlainList {
+            vals: [Plain::Nil, Plain::Nil, Plain::Nil],
+            len: 0,
+        };
+        for v in vals.into_iter().take(3) {
+            list.vals[list.len] = v;
+            list.len += 1;
+        }
+        list
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
 }
 
 pub enum Plain {
@@ -120,19 +150,22 @@ impl RawCo {
         Ok(n)
     }
 
-    fn push_plain(self, args: Vec<Plain>) -> mlua::Result<usize> {
+    fn push_plain(self, args: PlainList) -> mlua::Result<usize> {
         let n = args.len();
         // SAFETY: as in push_args: a stopped coroutine, room checked first.
         unsafe {
             if ffi::lua_checkstack(self.0, n as c_int + 2) == 0 {
                 return Err(mlua::Error::runtime("coroutine stack overflow"));
             }
-            for v in args {
+            for v in args.vals.into_iter().take(n) {
                 match v {
                     Plain::Nil => ffi::lua_pushnil(self.0),
                     Plain::Bool(b) => ffi::lua_pushboolean(self.0, b as c_int),
                     Plain::Num(x) => ffi::lua_pushnumber(self.0, x),
-                    Plain::Bytes(b) => ffi::lua_pushlstring_(self.0, b.as_ptr().cast(), b.len()),
+                    Plain::Bytes(b) => {
+                        ffi::lua_pushlstring_(self.0, b.as_ptr().cast(), b.len());
+                        crate::net::buffers::give(b);
+                    }
                     Plain::Light(p) => ffi::lua_pushlightuserdata(self.0, p.0),
                 }
             }

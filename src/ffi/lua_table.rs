@@ -67,6 +67,87 @@ unsafe fn walk(
     if depth > MAX_DEPTH {
         return Err("nested table too deep".into());
     }
+    let start = out.len();
+    // SAFETY: as for `walk_checked`, whose contract this shares.
+    if unsafe { walk_sequence(l, idx, out, depth) } {
+        return Ok(());
+    }
+    // Anything unusual (holes, other keys, an element of another type, a
+    // nested error) is judged by the full walk, which has the messages.
+    out.truncate(start);
+    // SAFETY: per this function's contract.
+    unsafe { walk_checked(l, idx, out, depth, rules) }
+}
+
+/// The common case in one pass plus a key count: a table whose keys are
+/// exactly 1..#t, holding strings, numbers and such tables. Returns false,
+/// having left the stack as it found it, for anything else.
+///
+/// # Safety
+/// As [`walk_checked`].
+unsafe fn walk_sequence(l: *mut lua_State, idx: c_int, out: &mut Vec<u8>, depth: usize) -> bool {
+    // SAFETY: `idx` holds a table; every push is popped before returning;
+    // raw access only, lua_tolstring on strings only: nothing raises.
+    unsafe {
+        if ffi::lua_checkstack(l, 3) == 0 {
+            return false;
+        }
+        let n = ffi::lua_objlen(l, idx);
+        // #t keys, all of 1..#t present (checked below), and nothing else.
+        let mut count = 0usize;
+        ffi::lua_pushnil(l);
+        while ffi::lua_next(l, idx) != 0 {
+            count += 1;
+            ffi::lua_pop(l, 1);
+        }
+        if count != n {
+            return false;
+        }
+        // Room for typical elements (protocol pieces), so `out` rarely grows.
+        out.reserve(n * 8 + 16);
+        for i in 1..=n {
+            ffi::lua_rawgeti_(l, idx, i as c_int);
+            let ok = match ffi::lua_type(l, -1) {
+                ffi::LUA_TSTRING => {
+                    let mut len = 0usize;
+                    let p = ffi::lua_tolstring(l, -1, &mut len) as *const u8;
+                    out.extend_from_slice(std::slice::from_raw_parts(p, len));
+                    true
+                }
+                ffi::LUA_TNUMBER => {
+                    super::fmt::push_number(out, ffi::lua_tonumber(l, -1));
+                    true
+                }
+                ffi::LUA_TTABLE => {
+                    depth < MAX_DEPTH && walk_sequence(l, ffi::lua_gettop(l), out, depth + 1)
+                }
+                _ => false,
+            };
+            ffi::lua_pop(l, 1);
+            if !ok {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// The full walk: validates every key and element, with upstream's error
+/// for the first bad one.
+///
+/// # Safety
+/// `l` is a running C function's state and `idx` the absolute index of a
+/// table on its stack.
+unsafe fn walk_checked(
+    l: *mut lua_State,
+    idx: c_int,
+    out: &mut Vec<u8>,
+    depth: usize,
+    rules: Rules,
+) -> Result<(), String> {
+    if depth > MAX_DEPTH {
+        return Err("nested table too deep".into());
+    }
     // SAFETY: `idx` is an absolute index of a table on the stack; every push
     // below is popped before returning; see `flatten` for why nothing raises.
     unsafe {
@@ -114,7 +195,7 @@ unsafe fn walk(
                     super::fmt::push_number(out, ffi::lua_tonumber(l, -1));
                     Ok(())
                 }
-                ffi::LUA_TTABLE => walk(l, ffi::lua_gettop(l), out, depth + 1, rules),
+                ffi::LUA_TTABLE => walk_checked(l, ffi::lua_gettop(l), out, depth + 1, rules),
                 ffi::LUA_TNIL if rules == Rules::Print => {
                     out.extend_from_slice(b"nil");
                     Ok(())

@@ -109,10 +109,17 @@ impl Pools {
             return Err("invalid connection");
         }
         let mut pools = self.pools.borrow_mut();
-        let pool = pools.entry(key.to_vec()).or_insert_with(|| Pool {
-            size: size.max(1),
-            idle: VecDeque::new(),
-        });
+        // Look up before inserting: entry() would copy the key every time.
+        if !pools.contains_key(key) {
+            let pool = Pool {
+                size: size.max(1),
+                idle: VecDeque::new(),
+            };
+            pools.insert(key.to_vec(), pool);
+        }
+        let Some(pool) = pools.get_mut(key) else {
+            return Err("no pool");
+        };
         pool.purge();
         while pool.idle.len() >= pool.size {
             if let Some(old) = pool.idle.pop_front() {

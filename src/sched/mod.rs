@@ -12,7 +12,7 @@ pub mod event;
 use mlua::{Function, LightUserData, Lua, MultiValue, Value};
 
 use crate::api::context::{Current, Frame, Phase};
-pub use crate::ffi::coroutine::{Args, Plain};
+pub use crate::ffi::coroutine::{Args, Plain, PlainList};
 use crate::ffi::coroutine::{RawCo, Resumed};
 use crate::ffi::log;
 use crate::ffi::request::Req;
@@ -162,7 +162,13 @@ fn push_frame(f: Frame) -> FrameGuard {
 /// Starts a handler's chunk as the request's entry coroutine for `phase`.
 pub fn run(lua: &Lua, r: Req, phase: Phase, chunk: &Chunk) -> Outcome {
     // No arguments: an empty Plain list needs no mlua value at all.
-    run_with(lua, r, phase, Body::Chunk(chunk), Args::Plain(Vec::new()))
+    run_with(
+        lua,
+        r,
+        phase,
+        Body::Chunk(chunk),
+        Args::Plain(PlainList::of([])),
+    )
 }
 
 /// As [`run`], with any body, passing `args` to it.

@@ -1,0 +1,72 @@
+//! Spare byte buffers for cosockets, kept per worker thread.
+//!
+//! Client libraries make a socket object per request (lua-resty-redis,
+//! -memcached, ...), and each would otherwise allocate its read buffer, the
+//! accumulator of its results and its send buffer, then free them when the
+//! object is collected. Handing buffers back here makes the next request's
+//! socket start with buffers that already have room.
+
+use std::cell::RefCell;
+
+/// How many buffers are kept; beyond that, given-back buffers are freed.
+const KEEP: usize = 64;
+/// Larger buffers are freed rather than kept (a big receive("*a") should
+/// not pin its memory for the life of the worker).
+const MAX_KEPT_CAPACITY: usize = 64 * 1024;
+
+thread_local! {
+    static SPARE: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// An empty buffer, with room if a spare one was kept.
+pub fn take() -> Vec<u8> {
+    SPARE
+        .with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.pop()))
+        .unwrap_or_default()
+}
+
+/// `buf` is no longer needed: keep it for [`take`] (cleared) or free it.
+pub fn give(mut buf: Vec<u8>) {
+    let cap = buf.capacity();
+    if cap == 0 || cap > MAX_KEPT_CAPACITY {
+        return;
+    }
+    buf.clear();
+    SPARE.with(|s| {
+        if let Ok(mut s) = s.try_borrow_mut() {
+            if s.len() < KEEP {
+                s.push(buf);
+            }
+        }
+    });
+}
+
+/// `buf` itself if it already has room, else a spare one.
+pub fn ensure(buf: &mut Vec<u8>) {
+    if buf.capacity() == 0 {
+        *buf = take();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn given_buffers_come_back_empty_with_room() {
+        let mut b = Vec::with_capacity(100);
+        b.extend_from_slice(b"abc");
+        give(b);
+        let t = take();
+        assert!(t.is_empty());
+        assert!(t.capacity() >= 100);
+    }
+
+    #[test]
+    fn large_and_empty_buffers_are_not_kept() {
+        while take().capacity() > 0 {}
+        give(Vec::new());
+        give(Vec::with_capacity(MAX_KEPT_CAPACITY + 1));
+        assert_eq!(take().capacity(), 0);
+    }
+}
