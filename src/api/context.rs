@@ -112,8 +112,10 @@ pub struct Frame {
     pub phase: Phase,
 }
 
-/// The stack of frames Lua code runs under (filters run nested inside
-/// `ngx.say` of a content handler, so it is a stack, not a slot).
+/// The frame Lua code runs under now. Frames nest (filters run inside
+/// `ngx.say` of a content handler): whoever pushes a frame keeps the one it
+/// replaced and puts it back ([`FrameGuard`]), so the stack lives on the
+/// Rust call stack and the thread-local is two plain cells.
 ///
 /// Thread-local rather than VM app data: a worker runs Lua on one thread,
 /// one VM at a time, and the frame is read by every API call (app data's
@@ -122,10 +124,10 @@ pub struct Frame {
 /// the same way.
 pub struct Current;
 
-/// Every field in one thread-local: in a dlopen()ed module each distinct
-/// thread-local access is a call to __tls_get_addr.
+/// Both cells in one thread-local, without a destructor: in a dlopen()ed
+/// module each thread-local access is a call to __tls_get_addr, and one
+/// with a destructor also checks its registration state.
 struct Frames {
-    stack: std::cell::RefCell<Vec<Frame>>,
     top: std::cell::Cell<Option<Frame>>,
     /// The phase of code that runs without a request (init, init_worker).
     bare: std::cell::Cell<Option<Phase>>,
@@ -134,27 +136,28 @@ struct Frames {
 thread_local! {
     static FRAMES: Frames = const {
         Frames {
-            stack: std::cell::RefCell::new(Vec::new()),
             top: std::cell::Cell::new(None),
             bare: std::cell::Cell::new(None),
         }
     };
 }
 
-impl Current {
-    pub fn push(f: Frame) {
-        FRAMES.with(|fr| {
-            fr.stack.borrow_mut().push(f);
-            fr.top.set(Some(f));
-        });
-    }
+/// Restores the frame that was current before [`Current::push`], also
+/// when the code run under the pushed frame unwinds.
+pub struct FrameGuard(Option<Frame>);
 
-    pub fn pop() {
-        FRAMES.with(|fr| {
-            let mut stack = fr.stack.borrow_mut();
-            stack.pop();
-            fr.top.set(stack.last().copied());
-        });
+impl Drop for FrameGuard {
+    fn drop(&mut self) {
+        let prev = self.0;
+        FRAMES.with(|fr| fr.top.set(prev));
+    }
+}
+
+impl Current {
+    /// Makes `f` current until the guard is dropped.
+    #[must_use]
+    pub fn push(f: Frame) -> FrameGuard {
+        FrameGuard(FRAMES.with(|fr| fr.top.replace(Some(f))))
     }
 
     pub fn top() -> Option<Frame> {

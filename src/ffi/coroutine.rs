@@ -76,8 +76,9 @@ pub enum Plain {
 }
 
 impl Default for Args {
+    /// No values (and nothing for mlua to drop).
     fn default() -> Self {
-        Args::Values(MultiValue::new())
+        Args::Plain(PlainList::of([]))
     }
 }
 

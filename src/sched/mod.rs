@@ -68,6 +68,10 @@ pub fn thread_wait_marker() -> LightUserData {
 /// How many finished coroutines a VM keeps for reuse (as upstream's
 /// lua_thread_cache_max_entries default).
 const THREAD_CACHE_MAX: usize = 1024;
+/// How many emptied coroutine lists a VM keeps, and the largest kept (a
+/// handler that spawned many threads gives its list back to the allocator).
+const SPARE_LISTS_MAX: usize = 64;
+const SPARE_LIST_CAPACITY_MAX: usize = 16;
 
 /// The scheduler's per-VM state (a LuaVm field, reached from a request
 /// through its main conf: cheaper than mlua's app data on every handler).
@@ -75,6 +79,9 @@ pub struct VmState {
     /// Finished coroutines kept for reuse (creating a coroutine per handler
     /// run was a tenth of a hello-world request's cost).
     free: std::cell::RefCell<Vec<(mlua::RegistryKey, RawCo)>>,
+    /// Emptied coroutine lists of finished handlers, so the next handler's
+    /// list does not allocate.
+    spare_lists: std::cell::RefCell<Vec<Vec<CoSlot>>>,
     /// The thread non-yielding handlers run on ([`call_chunk`]) and their
     /// message handler (adds the traceback), kept alive by their keys.
     co: RawCo,
@@ -107,6 +114,7 @@ pub fn install(lua: &Lua) -> mlua::Result<VmState> {
         .eval()?;
     Ok(VmState {
         free: Default::default(),
+        spare_lists: Default::default(),
         co,
         on_error: lua.create_registry_value(on_error)?,
         _thread: lua.create_registry_value(thread)?,
@@ -145,18 +153,8 @@ fn log_aborted(r: Req, kind: &str, report: &str) {
     );
 }
 
-/// Pops the frame even if the resume unwinds.
-struct FrameGuard;
-
-impl Drop for FrameGuard {
-    fn drop(&mut self) {
-        Current::pop();
-    }
-}
-
-fn push_frame(f: Frame) -> FrameGuard {
-    Current::push(f);
-    FrameGuard
+fn push_frame(f: Frame) -> crate::api::context::FrameGuard {
+    Current::push(f)
 }
 
 /// Starts a handler's chunk as the request's entry coroutine for `phase`.
@@ -190,6 +188,11 @@ pub fn run_with(lua: &Lua, r: Req, phase: Phase, f: Body, args: Args) -> Outcome
     {
         let mut cos = ctx.cos.borrow_mut();
         cos.clear();
+        if cos.capacity() == 0 {
+            if let Some(spare) = vm_state(r).and_then(|s| s.spare_lists.borrow_mut().pop()) {
+                *cos = spare;
+            }
+        }
         cos.push(slot);
     }
     ctx.entry_phase.set(Some(phase));
@@ -278,6 +281,8 @@ enum Stop {
     Exit,
     Exec,
     Finished(MultiValue),
+    /// The entry coroutine returned (its values are not used).
+    EntryFinished,
     Failed(String),
 }
 
@@ -310,7 +315,7 @@ fn classify(lua: &Lua, raw: RawCo, res: Resumed, entry: bool) -> Stop {
         },
         Resumed::Returned(_) => {
             raw.clear();
-            Stop::Finished(MultiValue::new())
+            Stop::EntryFinished
         }
         Resumed::Raised => Stop::Failed(raw.error_report()),
     }
@@ -377,6 +382,7 @@ fn drive(
                 finish_all(r, ctx);
                 return outcome;
             }
+            Stop::EntryFinished => entry_ended(ctx, Outcome::Finished),
             Stop::Finished(values) => {
                 if co == 0 {
                     entry_ended(ctx, Outcome::Finished)
@@ -518,17 +524,22 @@ fn threads_alive(ctx: &RequestCtx) -> bool {
 /// The handler is over (exit, exec, error, or all threads done): forget
 /// every coroutine, cancelling their timers.
 fn finish_all(r: Req, ctx: &RequestCtx) {
-    let cos = std::mem::take(&mut *ctx.cos.borrow_mut());
+    let mut cos = std::mem::take(&mut *ctx.cos.borrow_mut());
     let Some(cache) = vm_state(r) else {
         return;
     };
     let mut free = cache.free.borrow_mut();
-    for slot in cos {
+    for slot in cos.drain(..) {
         // Only coroutines that returned can be reset; one left suspended
         // (ngx.exit in a thread, a killed thread) is dropped.
         if slot.co.is_reusable() && free.len() < THREAD_CACHE_MAX {
             free.push((slot.thread, slot.co));
         }
+    }
+    drop(free);
+    let mut spare = cache.spare_lists.borrow_mut();
+    if spare.len() < SPARE_LISTS_MAX && cos.capacity() <= SPARE_LIST_CAPACITY_MAX {
+        spare.push(cos);
     }
 }
 
