@@ -620,3 +620,29 @@ GET /t
 Content-Length: 6
 --- response_body
 hello
+
+
+
+=== TEST 34: names built at run time outlive their Lua strings
+--- config
+    location /t {
+        content_by_lua_block {
+            for i = 1, 3 do
+                ngx.header["X-Built-" .. i] = "v" .. i
+            end
+            ngx.header["X-Built-2"] = "again"
+            ngx.header[string.lower("CACHE-CONTROL")] = { "a", "b" }
+            ngx.header[("Etag")] = string.rep("e", 3)
+            collectgarbage()
+            collectgarbage()
+            local junk = {}
+            for i = 1, 1000 do junk[i] = "X-Built-" .. i .. string.rep("z", 40) end
+            ngx.say("ok")
+        }
+    }
+--- request
+GET /t
+--- raw_response_headers_like chomp
+X-Built-1: v1\r\nX-Built-2: again\r\nX-Built-3: v3\r\ncache-control: a\r\ncache-control: b\r\nEtag: eee\r\n
+--- response_body
+ok

@@ -165,7 +165,7 @@ pub(crate) fn set_resp_header(
 
 /// The header's key, or None when the response header went out already
 /// (which only logs, as upstream).
-fn begin_set(f: Frame, name: &[u8]) -> ApiResult<Option<OutKey>> {
+fn begin_set(f: Frame, name: &[u8]) -> ApiResult<Option<OutKey<'_>>> {
     let Some(ctx) = RequestCtx::get_or_create(f.req) else {
         return raise("no request ctx found");
     };

@@ -13,6 +13,7 @@
 //! exists) and the multi-value fields go through [`MultiField`], implemented
 //! for both field types, so no code names a field missing in one version.
 
+use std::marker::PhantomData;
 use std::mem::{offset_of, size_of};
 use std::ptr;
 
@@ -192,25 +193,56 @@ fn pool_escaped(
     }
 }
 
-/// A response header name ready for [`set_resp_header`]: copied into the
-/// request pool (underscores transformed, unsafe bytes escaped) and hashed.
+/// A response header name ready for [`set_resp_header`]: hashed, with
+/// underscores transformed and unsafe bytes escaped. A name that needs no
+/// change is used where it is (the caller's bytes, for as long as `'a`)
+/// and copied into the request pool only when an element stores it:
+/// clearing or overwriting a header then costs no copy.
 #[derive(Clone, Copy)]
-pub struct OutKey {
+pub struct OutKey<'a> {
     key: ngx_str_t,
     hash: ngx_uint_t,
+    /// `key` points at the caller's bytes rather than the request pool.
+    borrowed: bool,
+    _name: PhantomData<&'a [u8]>,
 }
 
-impl OutKey {
-    pub fn new(r: Req, name: &[u8], underscores: bool) -> Option<OutKey> {
-        let key = pool_escaped(r.pool(), name, &ESCAPE_NAME, underscores)?;
-        // SAFETY: key.data holds key.len bytes in the request pool.
+impl<'a> OutKey<'a> {
+    pub fn new(r: Req, name: &'a [u8], underscores: bool) -> Option<OutKey<'a>> {
+        let unchanged = !name
+            .iter()
+            .any(|&b| ESCAPE_NAME[usize::from(b)] || (underscores && b == b'_'));
+        let (key, borrowed) = if unchanged {
+            let key = ngx_str_t {
+                len: name.len(),
+                data: name.as_ptr() as *mut u8,
+            };
+            (key, true)
+        } else {
+            (pool_escaped(r.pool(), name, &ESCAPE_NAME, underscores)?, false)
+        };
+        // SAFETY: key.data holds key.len bytes (the caller's or the pool's).
         let hash = hash_lc(unsafe { super::str_bytes(&key) });
-        Some(OutKey { key, hash })
+        Some(OutKey {
+            key,
+            hash,
+            borrowed,
+            _name: PhantomData,
+        })
     }
 
     fn bytes(&self) -> &[u8] {
-        // SAFETY: the key lives in the request pool for the whole request.
+        // SAFETY: the key lives in the request pool for the whole request,
+        // or is the caller's bytes, alive for 'a (which outlives self).
         unsafe { super::str_bytes(&self.key) }
+    }
+
+    /// The key as a header element keeps it: in the request pool.
+    fn stored(&self, pool: *mut ngx_pool_t) -> Result<ngx_str_t, SetHeaderError> {
+        if !self.borrowed {
+            return Ok(self.key);
+        }
+        pool_escaped(pool, self.bytes(), &ESCAPE_NAME, false).ok_or(SetHeaderError::NoMemory)
     }
 }
 
@@ -422,7 +454,7 @@ fn elt_key_is(h: *mut ngx_table_elt_t, key: &[u8]) -> bool {
 /// `r` is live.
 unsafe fn set_in_list(
     r: Req,
-    k: &OutKey,
+    k: &OutKey<'_>,
     value: ngx_str_t,
     no_override: bool,
     out: Option<Single>,
@@ -462,7 +494,7 @@ unsafe fn set_in_list(
         }
         let h = push_elt(list)?;
         (*h).hash = if value.len == 0 { 0 } else { k.hash };
-        (*h).key = k.key;
+        (*h).key = k.stored(r.pool())?;
         (*h).value = value;
         (*h).lowcase_key = pool_lowcase(r.pool(), k.bytes())?;
         if let Some(f) = out {
@@ -478,7 +510,7 @@ unsafe fn set_in_list(
 /// `r` is live.
 unsafe fn set_builtin(
     r: Req,
-    k: &OutKey,
+    k: &OutKey<'_>,
     value: ngx_str_t,
     field: Single,
     no_override: bool,
@@ -495,7 +527,7 @@ unsafe fn set_builtin(
             return Ok(());
         }
         (*h).hash = k.hash;
-        (*h).key = k.key;
+        (*h).key = k.stored(r.pool())?;
         (*h).value = value;
         Ok(())
     }
@@ -527,7 +559,7 @@ trait MultiField {
         &mut self,
         list: *mut ngx_list_t,
         pool: *mut ngx_pool_t,
-        k: &OutKey,
+        k: &OutKey<'_>,
         value: ngx_str_t,
         no_override: bool,
     ) -> Result<(), SetHeaderError>;
@@ -540,14 +572,14 @@ trait MultiField {
 unsafe fn new_multi_elt(
     list: *mut ngx_list_t,
     pool: *mut ngx_pool_t,
-    k: &OutKey,
+    k: &OutKey<'_>,
     value: ngx_str_t,
 ) -> Result<*mut ngx_table_elt_t, SetHeaderError> {
     // SAFETY: forwarded; the element is zeroed by push_elt.
     unsafe {
         let h = push_elt(list)?;
         (*h).hash = if value.len == 0 { 0 } else { k.hash };
-        (*h).key = k.key;
+        (*h).key = k.stored(pool)?;
         (*h).value = value;
         (*h).lowcase_key = pool_lowcase(pool, k.bytes())?;
         Ok(h)
@@ -559,7 +591,7 @@ impl MultiField for *mut ngx_table_elt_t {
         &mut self,
         list: *mut ngx_list_t,
         pool: *mut ngx_pool_t,
-        k: &OutKey,
+        k: &OutKey<'_>,
         value: ngx_str_t,
         no_override: bool,
     ) -> Result<(), SetHeaderError> {
@@ -607,7 +639,7 @@ impl MultiField for ngx_array_t {
         &mut self,
         list: *mut ngx_list_t,
         pool: *mut ngx_pool_t,
-        k: &OutKey,
+        k: &OutKey<'_>,
         value: ngx_str_t,
         no_override: bool,
     ) -> Result<(), SetHeaderError> {
@@ -668,7 +700,7 @@ impl MultiField for ngx_array_t {
 /// does; an empty `value` deletes the header.
 pub fn set_resp_header(
     r: Req,
-    k: &OutKey,
+    k: &OutKey<'_>,
     value: &[u8],
     override_: bool,
 ) -> Result<(), SetHeaderError> {
