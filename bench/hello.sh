@@ -26,5 +26,6 @@ for i in $(seq "$rounds"); do
 done
 sum() { awk '{s=0; for(i=1;i<=NF;i++) s+=$i; print s/NF}' <<< "$*"; }
 o=$(sum "${O[@]}"); r=$(sum "${R[@]}"); s=$(sum "${S[@]}")
+echo "rounds ours: ${O[*]}  reference: ${R[*]}  static: ${S[*]}"
 echo "hello world, req/s (mean of $rounds interleaved ${BENCH_SECONDS:-5}s rounds): ours=$o reference=$r static=$s"
 echo "ratio ours/reference = $(ratio "$o" "$r")   ours/static = $(ratio "$o" "$s")"

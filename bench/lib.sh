@@ -9,6 +9,19 @@ REF_LOAD="load_module /usr/lib/nginx/modules/ndk_http_module.so;
 load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;"
 OURS_LOAD="load_module $OURS_SO;"
 
+# CPU placement: the nginx worker under test gets CPU 0 to itself, the load
+# generator and any peer (redis) share CPU 1. Unpinned, the scheduler moves
+# three busy processes around two cores and the same server's rate swings
+# by 20-30% between rounds; pinned, a round measures the worker's own cost.
+# BENCH_PIN=0 turns it off (and it is off on a one-CPU machine).
+if [ "${BENCH_PIN:-1}" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+  WORKER_AFFINITY="worker_cpu_affinity 01;"
+  LOADGEN="taskset -c 1"
+else
+  WORKER_AFFINITY=""
+  LOADGEN=""
+fi
+
 # start_server NAME PORT LOAD_LINES HTTP_BLOCK_BODY
 start_server() {
   local name=$1 port=$2 load=$3 body=$4
@@ -18,6 +31,7 @@ start_server() {
   cat > "$dir/conf/nginx.conf" <<CONF
 $load
 worker_processes 1;
+$WORKER_AFFINITY
 daemon on;
 master_process on;
 error_log logs/error.log warn;
@@ -41,7 +55,7 @@ stop_server() {
 
 # rps URL: requests/second from one wrk run
 rps() {
-  wrk -t1 -c50 -d"${BENCH_SECONDS:-5}"s "$1" 2>/dev/null | awk '/Requests\/sec/ {print $2}'
+  $LOADGEN wrk -t1 -c50 -d"${BENCH_SECONDS:-5}"s "$1" 2>/dev/null | awk '/Requests\/sec/ {print $2}'
 }
 
 ratio() {

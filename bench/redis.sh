@@ -7,7 +7,7 @@ set -euo pipefail
 bash "$BENCH_ROOT/nginx-src/debian.sh" >/dev/null
 
 rport=18379
-redis-server --port $rport --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+$LOADGEN redis-server --port $rport --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
   --pidfile "$BENCH_TMP/redis.pid" >/dev/null
 trap 'redis-cli -p $rport shutdown nosave >/dev/null 2>&1; stop_server ours; stop_server ref' EXIT
 sleep 0.3
@@ -28,5 +28,6 @@ for i in $(seq "$rounds"); do
 done
 mean() { awk '{s=0; for(i=1;i<=NF;i++) s+=$i; print s/NF}' <<< "$*"; }
 o=$(mean "${O[@]}"); r=$(mean "${R[@]}")
+echo "rounds ours: ${O[*]}  reference: ${R[*]}"
 echo "redis GET with keepalive, req/s (mean of $rounds interleaved rounds): ours=$o reference=$r"
 echo "ratio ours/reference = $(ratio "$o" "$r")"
