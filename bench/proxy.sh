@@ -46,5 +46,6 @@ for i in $(seq "$rounds"); do
 done
 sum() { awk '{s=0; for(i=1;i<=NF;i++) s+=$i; print s/NF}' <<< "$*"; }
 o=$(sum "${O[@]}"); r=$(sum "${R[@]}"); p=$(sum "${P[@]}")
+echo "rounds ours: ${O[*]}  reference: ${R[*]}  plain-proxy: ${P[*]}"
 echo "proxy + balancer/header/body filters, req/s (mean of $rounds interleaved ${BENCH_SECONDS:-5}s rounds): ours=$o reference=$r plain-proxy=$p"
 echo "ratio ours/reference = $(ratio "$o" "$r")   ours/plain-proxy = $(ratio "$o" "$p")"
