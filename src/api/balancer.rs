@@ -54,17 +54,20 @@ fn set_current_peer(s: &Stack) -> ApiResult<c_int> {
         Ok(r) => r,
         Err(e) => return Ok(nil_err(s, e)),
     };
-    let mut addr = Vec::new();
-    match s.arg(1) {
-        Arg::Str(b) => addr.extend_from_slice(b),
-        Arg::Num(n) => crate::ffi::fmt::push_number(&mut addr, n),
+    let mut number = Vec::new();
+    let addr: &[u8] = match s.arg(1) {
+        Arg::Str(b) => b,
+        Arg::Num(n) => {
+            crate::ffi::fmt::push_number(&mut number, n);
+            &number
+        }
         other => {
             return raise(format!(
                 "bad argument #1 to 'set_current_peer' (string expected, got {})",
                 other.type_name()
             ))
         }
-    }
+    };
     let port = match s.arg(2) {
         Arg::Nil | Arg::None => 0.0,
         a => arg_number(&a).unwrap_or(0.0),
@@ -72,7 +75,7 @@ fn set_current_peer(s: &Stack) -> ApiResult<c_int> {
     if !(0.0..=65535.0).contains(&port) {
         return Ok(nil_err(s, "invalid port"));
     }
-    match upstream::set_current_peer(r, &addr, port as u16) {
+    match upstream::set_current_peer(r, addr, port as u16) {
         Ok(()) => {
             s.push_bool(true);
             Ok(1)

@@ -219,7 +219,10 @@ impl<'a> OutKey<'a> {
             };
             (key, true)
         } else {
-            (pool_escaped(r.pool(), name, &ESCAPE_NAME, underscores)?, false)
+            (
+                pool_escaped(r.pool(), name, &ESCAPE_NAME, underscores)?,
+                false,
+            )
         };
         // SAFETY: key.data holds key.len bytes (the caller's or the pool's).
         let hash = hash_lc(unsafe { super::str_bytes(&key) });

@@ -124,7 +124,11 @@ pub struct RequestCtx {
 
 impl Drop for RequestCtx {
     fn drop(&mut self) {
-        for f in self.on_drop.get_mut().drain(..) {
+        let on_drop = self.on_drop.get_mut();
+        if on_drop.is_empty() {
+            return;
+        }
+        for f in on_drop.drain(..) {
             f();
         }
     }
