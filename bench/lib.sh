@@ -67,23 +67,17 @@ ratio() {
 # proxy_lua_conf BACKEND_PORT: a backend server plus /t proxied to it through
 # balancer_by_lua (upstream keepalive), a header filter and a body filter.
 proxy_lua_conf() {
-  cat <<CONF
-server { listen 127.0.0.1:$1; location / { return 200 "hello from the backend, user=alice token=s3cr3t\n"; } }
-upstream backend {
+  local upstream location
+  upstream=$(cat <<CONF
     server 0.0.0.1;
     balancer_by_lua_block {
         local b = require "ngx.balancer"
         local ok, err = b.set_current_peer("127.0.0.1", $1)
         if not ok then ngx.log(ngx.ERR, err) return ngx.exit(500) end
     }
-    keepalive 32;
-}
-server {
-    listen 127.0.0.1:__PORT__;
-    location = /t {
-        proxy_http_version 1.1;
-        proxy_set_header Connection "";
-        proxy_pass http://backend/;
+CONF
+)
+  location=$(cat <<'CONF'
         header_filter_by_lua_block {
             ngx.header["X-Gateway"] = "lua"
             ngx.header["Server"] = nil
@@ -95,6 +89,29 @@ server {
                 ngx.arg[1] = chunk:gsub("token=%w+", "token=***")
             end
         }
+CONF
+)
+  proxy_conf "$1" "$upstream" "$location"
+}
+
+# proxy_conf BACKEND_PORT UPSTREAM_LINES LOCATION_LINES: the backend server
+# and /t proxied to it over keepalive connections, with the given extra
+# lines in the upstream block and in the location (proxy_lua_conf's Lua, or
+# nothing but a server line for proxy.sh's plain proxy).
+proxy_conf() {
+  cat <<CONF
+server { listen 127.0.0.1:$1; location / { return 200 "hello from the backend, user=alice token=s3cr3t\n"; } }
+upstream backend {
+$2
+    keepalive 32;
+}
+server {
+    listen 127.0.0.1:__PORT__;
+    location = /t {
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_pass http://backend/;
+$3
     }
 }
 CONF

@@ -12,18 +12,7 @@ set -euo pipefail
 bash "$BENCH_ROOT/nginx-src/debian.sh" >/dev/null
 
 plain() { # $1 = backend port
-  cat <<CONF
-server { listen 127.0.0.1:$1; location / { return 200 "hello from the backend, user=alice token=s3cr3t\n"; } }
-upstream backend { server 127.0.0.1:$1; keepalive 32; }
-server {
-    listen 127.0.0.1:__PORT__;
-    location = /t {
-        proxy_http_version 1.1;
-        proxy_set_header Connection "";
-        proxy_pass http://backend/;
-    }
-}
-CONF
+  proxy_conf "$1" "    server 127.0.0.1:$1;" ""
 }
 
 start_server ours 18091 "$OURS_LOAD" "$(proxy_lua_conf 18191)"

@@ -24,6 +24,11 @@ pub fn push_number(out: &mut Vec<u8>, n: f64) {
 /// Appends `v` in decimal without an intermediate String.
 pub fn push_integer(out: &mut Vec<u8>, v: i64) {
     let mut buf = [0u8; 20];
+    out.extend_from_slice(format_integer(v, &mut buf));
+}
+
+/// `v` in decimal, written at the end of `buf` (i64::MIN takes all 20).
+pub fn format_integer(v: i64, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();
     let mut m = v.unsigned_abs();
     loop {
@@ -35,9 +40,10 @@ pub fn push_integer(out: &mut Vec<u8>, v: i64) {
         }
     }
     if v < 0 {
-        out.push(b'-');
+        i -= 1;
+        buf[i] = b'-';
     }
-    out.extend_from_slice(&buf[i..]);
+    &buf[i..]
 }
 
 #[cfg(test)]
@@ -64,5 +70,17 @@ mod tests {
         assert_eq!(f(-0.0), "-0");
         assert_eq!(f(-99999999999999.0), "-99999999999999");
         assert_eq!(f(f64::NAN).trim_start_matches('-'), "nan");
+    }
+
+    #[test]
+    fn integers() {
+        let mut b = [0u8; 20];
+        assert_eq!(format_integer(0, &mut b), b"0");
+        assert_eq!(format_integer(8589934591, &mut b), b"8589934591");
+        assert_eq!(format_integer(-12, &mut b), b"-12");
+        assert_eq!(format_integer(i64::MIN, &mut b), b"-9223372036854775808");
+        let mut v = b"x=".to_vec();
+        push_integer(&mut v, 65535);
+        assert_eq!(v, b"x=65535");
     }
 }

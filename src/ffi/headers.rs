@@ -821,8 +821,8 @@ pub fn get_resp_header<E>(
                 && ho_ref.content_length_n >= 0
                 && name_matches(name, b"Content-Length", underscores) =>
             {
-                let mut buf = [0u8; 24];
-                let s = format_i64(ho_ref.content_length_n, &mut buf);
+                let mut buf = [0u8; 20];
+                let s = super::fmt::format_integer(ho_ref.content_length_n, &mut buf);
                 f(s)?;
                 return Ok(1);
             }
@@ -860,25 +860,6 @@ pub fn get_resp_header<E>(
         })?;
         Ok(found)
     }
-}
-
-fn format_i64(n: i64, buf: &mut [u8; 24]) -> &[u8] {
-    let mut i = buf.len();
-    let neg = n < 0;
-    let mut v = n.unsigned_abs();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    if neg {
-        i -= 1;
-        buf[i] = b'-';
-    }
-    &buf[i..]
 }
 
 /// What `ngx.resp.get_headers` reports besides the header list.
@@ -987,13 +968,5 @@ mod tests {
             h = h.wrapping_mul(31).wrapping_add(ngx_uint_t::from(*c));
         }
         assert_eq!(LOCATION_HASH, h);
-    }
-
-    #[test]
-    fn formats_numbers() {
-        let mut b = [0u8; 24];
-        assert_eq!(format_i64(0, &mut b), b"0");
-        assert_eq!(format_i64(8589934591, &mut b), b"8589934591");
-        assert_eq!(format_i64(-12, &mut b), b"-12");
     }
 }

@@ -11,8 +11,10 @@ use std::cell::RefCell;
 /// How many buffers are kept; beyond that, given-back buffers are freed.
 const KEEP: usize = 64;
 /// Larger buffers are freed rather than kept (a big receive("*a") should
-/// not pin its memory for the life of the worker).
+/// not pin its memory for the life of the worker); smaller ones (an error
+/// string's bytes) would only take a slot from a useful one.
 const MAX_KEPT_CAPACITY: usize = 64 * 1024;
+const MIN_KEPT_CAPACITY: usize = 64;
 
 thread_local! {
     static SPARE: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
@@ -28,7 +30,7 @@ pub fn take() -> Vec<u8> {
 /// `buf` is no longer needed: keep it for [`take`] (cleared) or free it.
 pub fn give(mut buf: Vec<u8>) {
     let cap = buf.capacity();
-    if cap == 0 || cap > MAX_KEPT_CAPACITY {
+    if !(MIN_KEPT_CAPACITY..=MAX_KEPT_CAPACITY).contains(&cap) {
         return;
     }
     buf.clear();
@@ -63,9 +65,10 @@ mod tests {
     }
 
     #[test]
-    fn large_and_empty_buffers_are_not_kept() {
+    fn large_and_tiny_buffers_are_not_kept() {
         while take().capacity() > 0 {}
         give(Vec::new());
+        give(Vec::with_capacity(MIN_KEPT_CAPACITY - 1));
         give(Vec::with_capacity(MAX_KEPT_CAPACITY + 1));
         assert_eq!(take().capacity(), 0);
     }

@@ -126,7 +126,7 @@ pub fn install(lua: &Lua) -> mlua::Result<VmState> {
 /// first result as a number (a body filter may return ngx.ERROR), or the
 /// error text with a traceback.
 pub fn call_chunk(caller: &VmState, frame: Frame, chunk: &Chunk) -> Result<Option<f64>, String> {
-    let _frame = push_frame(frame);
+    let _frame = Current::push(frame);
     caller
         .co
         .pcall_registered(caller.on_error.id(), chunk.key.id())
@@ -151,10 +151,6 @@ fn log_aborted(r: Req, kind: &str, report: &str) {
             frames.join("\n")
         ),
     );
-}
-
-fn push_frame(f: Frame) -> crate::api::context::FrameGuard {
-    Current::push(f)
 }
 
 /// Starts a handler's chunk as the request's entry coroutine for `phase`.
@@ -344,7 +340,7 @@ fn drive(
         ctx.cur_co.set(co);
         let res = match raw.push_args(lua, args) {
             Ok(nargs) => {
-                let _frame = push_frame(Frame { req: r, phase });
+                let _frame = Current::push(Frame { req: r, phase });
                 raw.resume(nargs)
             }
             Err(e) => {
@@ -568,7 +564,7 @@ pub fn call(
     f: &Function,
     args: MultiValue,
 ) -> Result<MultiValue, String> {
-    let _frame = frame.map(push_frame);
+    let _frame = frame.map(Current::push);
     Current::set_bare(bare);
     let runner: mlua::Result<Function> = lua.named_registry_value("ngx_lua_rs.pcall_tb");
     let runner = match runner {
