@@ -13,7 +13,6 @@
 //! exists) and the multi-value fields go through [`MultiField`], implemented
 //! for both field types, so no code names a field missing in one version.
 
-use std::marker::PhantomData;
 use std::mem::{offset_of, size_of};
 use std::ptr;
 
@@ -108,13 +107,13 @@ pub fn set_location(r: Req, uri: &[u8]) -> bool {
 // ngx.header: names, values, escaping
 // ---------------------------------------------------------------------------
 
-/// Builds a 256-entry "must be percent-encoded" table.
-const fn escape_table(chars: &[u8], controls: bool, keep_tab: bool, high: bool) -> [bool; 256] {
+/// Builds the 256-entry "must be percent-encoded" table of header names:
+/// controls, DEL, non-ASCII and `chars`.
+const fn escape_table(chars: &[u8]) -> [bool; 256] {
     let mut t = [false; 256];
     let mut i = 0;
     while i < 256 {
-        t[i] =
-            (controls && i < 0x20 && !(keep_tab && i == 0x09)) || i == 0x7f || (high && i >= 0x80);
+        t[i] = i < 0x20 || i >= 0x7f;
         i += 1;
     }
     let mut j = 0;
@@ -126,9 +125,7 @@ const fn escape_table(chars: &[u8], controls: bool, keep_tab: bool, high: bool) 
 }
 
 /// Header names: controls, DEL, non-ASCII and the HTTP separators.
-static ESCAPE_NAME: [bool; 256] = escape_table(b" \"(),/:;<=>?@[\\]{}", true, false, true);
-/// Header values: controls except TAB, and DEL (no CR/LF injection).
-static ESCAPE_VALUE: [bool; 256] = escape_table(b"", true, true, false);
+static ESCAPE_NAME: [bool; 256] = escape_table(b" \"(),/:;<=>?@[\\]{}");
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
@@ -147,15 +144,24 @@ const fn hash_lc(s: &[u8]) -> ngx_uint_t {
 
 const LOCATION_HASH: ngx_uint_t = hash_lc(b"location");
 
+/// Header values: controls except TAB, and DEL (no CR/LF injection).
+/// Arithmetic rather than a table lookup, so the scan of a long value
+/// vectorises.
+#[inline]
+fn value_needs_escape(c: u8) -> bool {
+    (c < 0x20 && c != b'\t') || c == 0x7f
+}
+
 /// Copies `src` into the pool, NUL-terminated, `_` turned into `-` when
-/// `underscores` is set and the bytes of `table` percent-encoded.
+/// `underscores` is set and the bytes `escape` selects percent-encoded.
 fn pool_escaped(
     pool: *mut ngx_pool_t,
     src: &[u8],
-    table: &[bool; 256],
+    escape: impl Fn(u8) -> bool,
     underscores: bool,
 ) -> Option<ngx_str_t> {
-    let extra = 2 * src.iter().filter(|&&b| table[usize::from(b)]).count();
+    // Branch-free count: the common case has nothing to escape.
+    let extra = 2 * src.iter().fold(0usize, |n, &b| n + usize::from(escape(b)));
     let len = src.len() + extra;
     // SAFETY: the pool is the live request pool; we write exactly len + 1 bytes.
     unsafe {
@@ -178,7 +184,7 @@ fn pool_escaped(
         let mut n = 0;
         for &c in src {
             let c = if underscores && c == b'_' { b'-' } else { c };
-            if table[usize::from(c)] {
+            if escape(c) {
                 out[n] = b'%';
                 out[n + 1] = HEX[usize::from(c >> 4)];
                 out[n + 2] = HEX[usize::from(c & 0xf)];
@@ -193,59 +199,126 @@ fn pool_escaped(
     }
 }
 
-/// A response header name ready for [`set_resp_header`]: hashed, with
-/// underscores transformed and unsafe bytes escaped. A name that needs no
-/// change is used where it is (the caller's bytes, for as long as `'a`)
-/// and copied into the request pool only when an element stores it:
-/// clearing or overwriting a header then costs no copy.
+fn name_needs_escape(c: u8) -> bool {
+    ESCAPE_NAME[usize::from(c)]
+}
+
+/// `a.eq_ignore_ascii_case(&b)` with the usual case (equal bytes) first:
+/// names are mostly compared with what they were stored as.
+#[inline]
+fn eq_ignore_case(a: u8, b: u8) -> bool {
+    a == b || (a | 0x20 == b | 0x20 && (a | 0x20).is_ascii_lowercase())
+}
+
+/// A response header name ready for [`set_resp_header`]. The name is used
+/// where it is (the caller's bytes, for as long as `'a`), its `_` read as
+/// `-` when underscores are transformed, and copied into the request pool
+/// only when an element stores it: clearing or overwriting a header costs
+/// no copy. A name with bytes to percent-encode (rare) is escaped into the
+/// pool up front. The hash is computed only where an element needs it.
 #[derive(Clone, Copy)]
 pub struct OutKey<'a> {
-    key: ngx_str_t,
-    hash: ngx_uint_t,
-    /// `key` points at the caller's bytes rather than the request pool.
-    borrowed: bool,
-    _name: PhantomData<&'a [u8]>,
+    name: &'a [u8],
+    /// `_` in `name` stands for `-`.
+    dashes: bool,
+    /// `name` is already an escaped copy in the request pool.
+    in_pool: bool,
 }
 
 impl<'a> OutKey<'a> {
     pub fn new(r: Req, name: &'a [u8], underscores: bool) -> Option<OutKey<'a>> {
-        let unchanged = !name
-            .iter()
-            .any(|&b| ESCAPE_NAME[usize::from(b)] || (underscores && b == b'_'));
-        let (key, borrowed) = if unchanged {
-            let key = ngx_str_t {
-                len: name.len(),
-                data: name.as_ptr() as *mut u8,
-            };
-            (key, true)
-        } else {
-            (
-                pool_escaped(r.pool(), name, &ESCAPE_NAME, underscores)?,
-                false,
-            )
-        };
-        // SAFETY: key.data holds key.len bytes (the caller's or the pool's).
-        let hash = hash_lc(unsafe { super::str_bytes(&key) });
+        let escape = name.iter().any(|&b| ESCAPE_NAME[usize::from(b)]);
+        if !escape {
+            return Some(OutKey::in_place(name, underscores));
+        }
+        let key = pool_escaped(r.pool(), name, name_needs_escape, underscores)?;
+        // SAFETY: the copy lives in the request pool, which outlives every
+        // use of the key (all within the request).
+        let name = unsafe { std::slice::from_raw_parts(key.data, key.len) };
         Some(OutKey {
-            key,
-            hash,
-            borrowed,
-            _name: PhantomData,
+            name,
+            dashes: false,
+            in_pool: true,
         })
     }
 
-    fn bytes(&self) -> &[u8] {
-        // SAFETY: the key lives in the request pool for the whole request,
-        // or is the caller's bytes, alive for 'a (which outlives self).
-        unsafe { super::str_bytes(&self.key) }
+    /// A name that needs no escaping, used where it is.
+    fn in_place(name: &'a [u8], dashes: bool) -> OutKey<'a> {
+        OutKey {
+            name,
+            dashes,
+            in_pool: false,
+        }
     }
 
-    /// The key as a header element keeps it: in the request pool.
-    fn stored(&self, pool: *mut ngx_pool_t) -> Result<ngx_str_t, SetHeaderError> {
-        if !self.borrowed {
-            return Ok(self.key);
+    /// Byte `c` of the name as stored.
+    #[inline]
+    fn stored_byte(&self, c: u8) -> u8 {
+        if self.dashes && c == b'_' {
+            b'-'
+        } else {
+            c
         }
-        pool_escaped(pool, self.bytes(), &ESCAPE_NAME, false).ok_or(SetHeaderError::NoMemory)
+    }
+
+    /// Whether a header called `other` has this name (case-insensitively).
+    fn is(&self, other: &[u8]) -> bool {
+        self.name.len() == other.len()
+            && self
+                .name
+                .iter()
+                .zip(other)
+                .all(|(&a, &b)| eq_ignore_case(self.stored_byte(a), b))
+    }
+
+    /// `ngx_hash_key_lc` of the name as stored.
+    fn hash(&self) -> ngx_uint_t {
+        self.name.iter().fold(0, |h: ngx_uint_t, &c| {
+            h.wrapping_mul(31)
+                .wrapping_add(ngx_uint_t::from(self.stored_byte(c).to_ascii_lowercase()))
+        })
+    }
+
+    /// The name as a header element keeps it: in the request pool.
+    fn stored(&self, pool: *mut ngx_pool_t) -> Result<ngx_str_t, SetHeaderError> {
+        self.stored_with_lowcase(pool).map(|(key, _, _)| key)
+    }
+
+    /// The stored name, its lower-cased copy (`lowcase_key`) and its hash
+    /// for a new element, from one pool allocation and one pass.
+    fn stored_with_lowcase(
+        &self,
+        pool: *mut ngx_pool_t,
+    ) -> Result<(ngx_str_t, *mut u8, ngx_uint_t), SetHeaderError> {
+        let len = self.name.len();
+        let copy_key = if self.in_pool { 0 } else { len + 1 };
+        // SAFETY: the pool is live; we write exactly copy_key + len bytes
+        // (at least one byte is allocated so the pointer is never dangling).
+        unsafe {
+            let p = ngx_pnalloc(pool, (copy_key + len).max(1)) as *mut u8;
+            if p.is_null() {
+                return Err(SetHeaderError::NoMemory);
+            }
+            // An escaped name is in the pool already: only the lower-cased
+            // copy is written.
+            let (key, low) = if self.in_pool {
+                (self.name.as_ptr() as *mut u8, p)
+            } else {
+                *p.add(len) = 0;
+                (p, p.add(len + 1))
+            };
+            let mut hash: ngx_uint_t = 0;
+            for (i, &c) in self.name.iter().enumerate() {
+                let c = self.stored_byte(c);
+                let lc = c.to_ascii_lowercase();
+                if !self.in_pool {
+                    *p.add(i) = c;
+                }
+                *low.add(i) = lc;
+                hash = hash.wrapping_mul(31).wrapping_add(ngx_uint_t::from(lc));
+            }
+            Ok((ngx_str_t { len, data: key }, low, hash))
+        }
     }
 }
 
@@ -301,28 +374,39 @@ enum Kind {
     Multi(Multi),
 }
 
-fn classify(key: &[u8]) -> Kind {
-    const TABLE: &[(&[u8], Kind)] = &[
-        (b"server", Kind::Builtin(Single::Server)),
-        (b"date", Kind::Builtin(Single::Date)),
-        (b"content-encoding", Kind::Builtin(Single::ContentEncoding)),
-        (b"location", Kind::Location),
-        (b"refresh", Kind::Builtin(Single::Refresh)),
-        (b"last-modified", Kind::LastModified),
-        (b"content-range", Kind::Builtin(Single::ContentRange)),
-        (b"accept-ranges", Kind::Builtin(Single::AcceptRanges)),
-        (b"www-authenticate", Kind::Builtin(Single::WwwAuthenticate)),
-        (b"expires", Kind::Builtin(Single::Expires)),
-        (b"e-tag", Kind::Builtin(Single::Etag)),
-        (b"etag", Kind::Builtin(Single::Etag)),
-        (b"content-length", Kind::ContentLength),
-        (b"content-type", Kind::ContentType),
-        (b"cache-control", Kind::Multi(Multi::CacheControl)),
-        (b"link", Kind::Multi(Multi::Link)),
-    ];
-    TABLE
+fn classify(key: &OutKey<'_>) -> Kind {
+    // By length first: most names set are none of these, and then cost a
+    // length test rather than sixteen.
+    let candidates: &[(&[u8], Kind)] = match key.name.len() {
+        4 => &[
+            (b"date", Kind::Builtin(Single::Date)),
+            (b"etag", Kind::Builtin(Single::Etag)),
+            (b"link", Kind::Multi(Multi::Link)),
+        ],
+        5 => &[(b"e-tag", Kind::Builtin(Single::Etag))],
+        6 => &[(b"server", Kind::Builtin(Single::Server))],
+        7 => &[
+            (b"refresh", Kind::Builtin(Single::Refresh)),
+            (b"expires", Kind::Builtin(Single::Expires)),
+        ],
+        8 => &[(b"location", Kind::Location)],
+        12 => &[(b"content-type", Kind::ContentType)],
+        13 => &[
+            (b"last-modified", Kind::LastModified),
+            (b"content-range", Kind::Builtin(Single::ContentRange)),
+            (b"accept-ranges", Kind::Builtin(Single::AcceptRanges)),
+            (b"cache-control", Kind::Multi(Multi::CacheControl)),
+        ],
+        14 => &[(b"content-length", Kind::ContentLength)],
+        16 => &[
+            (b"content-encoding", Kind::Builtin(Single::ContentEncoding)),
+            (b"www-authenticate", Kind::Builtin(Single::WwwAuthenticate)),
+        ],
+        _ => &[],
+    };
+    candidates
         .iter()
-        .find(|(name, _)| name.len() == key.len() && name.eq_ignore_ascii_case(key))
+        .find(|(name, _)| key.is(name))
         .map_or(Kind::Generic, |(_, k)| *k)
 }
 
@@ -387,11 +471,18 @@ unsafe fn try_for_each_elt<E>(
     res
 }
 
-/// A new zeroed element at the end of a header list.
+/// A new element at the end of a header list holding `value` under `k`
+/// (deleted, i.e. hash 0, when the value is empty).
 ///
 /// # Safety
-/// `list` must be the live request's `headers_out.headers`.
-unsafe fn push_elt(list: *mut ngx_list_t) -> Result<*mut ngx_table_elt_t, SetHeaderError> {
+/// `list` must be the live request's `headers_out.headers` and `pool` its pool.
+unsafe fn new_elt(
+    list: *mut ngx_list_t,
+    pool: *mut ngx_pool_t,
+    k: &OutKey<'_>,
+    value: ngx_str_t,
+) -> Result<*mut ngx_table_elt_t, SetHeaderError> {
+    let (key, lowcase_key, hash) = k.stored_with_lowcase(pool)?;
     // SAFETY: the list belongs to the live request; the element is zeroed
     // before use, whatever fields this nginx version's struct has.
     unsafe {
@@ -400,22 +491,11 @@ unsafe fn push_elt(list: *mut ngx_list_t) -> Result<*mut ngx_table_elt_t, SetHea
             return Err(SetHeaderError::NoMemory);
         }
         ptr::write_bytes(h, 0, 1);
+        (*h).hash = if value.len == 0 { 0 } else { hash };
+        (*h).key = key;
+        (*h).value = value;
+        (*h).lowcase_key = lowcase_key;
         Ok(h)
-    }
-}
-
-/// The lower-cased copy of `key` in the pool, for `lowcase_key`.
-fn pool_lowcase(pool: *mut ngx_pool_t, key: &[u8]) -> Result<*mut u8, SetHeaderError> {
-    // SAFETY: the pool is live; we write exactly key.len() bytes.
-    unsafe {
-        let p = ngx_pnalloc(pool, key.len().max(1)) as *mut u8;
-        if p.is_null() {
-            return Err(SetHeaderError::NoMemory);
-        }
-        for (i, c) in key.iter().enumerate() {
-            *p.add(i) = c.to_ascii_lowercase();
-        }
-        Ok(p)
     }
 }
 
@@ -442,9 +522,9 @@ unsafe fn fix_location(ho: *mut ngx_http_headers_out_t) {
     }
 }
 
-fn elt_key_is(h: *mut ngx_table_elt_t, key: &[u8]) -> bool {
+fn elt_key_is(h: *mut ngx_table_elt_t, k: &OutKey<'_>) -> bool {
     // SAFETY: h is a live list element; its key is valid for key.len bytes.
-    unsafe { (*h).key.len == key.len() && super::str_bytes(&(*h).key).eq_ignore_ascii_case(key) }
+    unsafe { (*h).key.len == k.name.len() && k.is(super::str_bytes(&(*h).key)) }
 }
 
 /// Overrides (or appends) a header in the list: the first live element with
@@ -470,16 +550,15 @@ unsafe fn set_in_list(
         let list = ptr::addr_of_mut!((*ho).headers);
         if !no_override {
             fix_location(ho);
-            let key = k.bytes();
             let mut last: *mut ngx_table_elt_t = ptr::null_mut();
             for_each_elt(list, |h| {
-                if (*h).hash != 0 && elt_key_is(h, key) {
+                if (*h).hash != 0 && elt_key_is(h, k) {
                     if value.len == 0 || !last.is_null() {
                         (*h).value.len = 0;
                         (*h).hash = 0;
                     } else {
                         (*h).value = value;
-                        (*h).hash = k.hash;
+                        (*h).hash = k.hash();
                     }
                     last = h;
                 }
@@ -495,11 +574,7 @@ unsafe fn set_in_list(
                 return Ok(());
             }
         }
-        let h = push_elt(list)?;
-        (*h).hash = if value.len == 0 { 0 } else { k.hash };
-        (*h).key = k.stored(r.pool())?;
-        (*h).value = value;
-        (*h).lowcase_key = pool_lowcase(r.pool(), k.bytes())?;
+        let h = new_elt(list, r.pool(), k, value)?;
         if let Some(f) = out {
             *single_field(&mut *ho, f) = h;
         }
@@ -529,7 +604,7 @@ unsafe fn set_builtin(
             (*h).value = value;
             return Ok(());
         }
-        (*h).hash = k.hash;
+        (*h).hash = k.hash();
         (*h).key = k.stored(r.pool())?;
         (*h).value = value;
         Ok(())
@@ -568,27 +643,6 @@ trait MultiField {
     ) -> Result<(), SetHeaderError>;
 }
 
-/// A new element of a multi-value header.
-///
-/// # Safety
-/// As for [`MultiField::set`].
-unsafe fn new_multi_elt(
-    list: *mut ngx_list_t,
-    pool: *mut ngx_pool_t,
-    k: &OutKey<'_>,
-    value: ngx_str_t,
-) -> Result<*mut ngx_table_elt_t, SetHeaderError> {
-    // SAFETY: forwarded; the element is zeroed by push_elt.
-    unsafe {
-        let h = push_elt(list)?;
-        (*h).hash = if value.len == 0 { 0 } else { k.hash };
-        (*h).key = k.stored(pool)?;
-        (*h).value = value;
-        (*h).lowcase_key = pool_lowcase(pool, k.bytes())?;
-        Ok(h)
-    }
-}
-
 impl MultiField for *mut ngx_table_elt_t {
     unsafe fn set(
         &mut self,
@@ -605,7 +659,7 @@ impl MultiField for *mut ngx_table_elt_t {
                 while !h.is_null() {
                     if (*h).hash == 0 {
                         (*h).value = value;
-                        (*h).hash = k.hash;
+                        (*h).hash = k.hash();
                         return Ok(());
                     }
                     h = next_of(h).map_or(ptr::null_mut(), |n| *n);
@@ -619,10 +673,10 @@ impl MultiField for *mut ngx_table_elt_t {
                     h = next_of(h).map_or(ptr::null_mut(), |n| *n);
                 }
                 (*first).value = value;
-                (*first).hash = if value.len == 0 { 0 } else { k.hash };
+                (*first).hash = if value.len == 0 { 0 } else { k.hash() };
                 return Ok(());
             }
-            let ho = new_multi_elt(list, pool, k, value)?;
+            let ho = new_elt(list, pool, k, value)?;
             let mut link: *mut *mut ngx_table_elt_t = self;
             while !(*link).is_null() {
                 match next_of(*link) {
@@ -666,7 +720,7 @@ impl MultiField for ngx_array_t {
                     let h = *ph.add(i);
                     if (*h).hash == 0 {
                         (*h).value = value;
-                        (*h).hash = k.hash;
+                        (*h).hash = k.hash();
                         return Ok(());
                     }
                 }
@@ -678,14 +732,14 @@ impl MultiField for ngx_array_t {
                 }
                 let first = *ph;
                 (*first).value = value;
-                (*first).hash = if value.len == 0 { 0 } else { k.hash };
+                (*first).hash = if value.len == 0 { 0 } else { k.hash() };
                 return Ok(());
             }
             let slot = ngx_array_push(self) as *mut *mut ngx_table_elt_t;
             if slot.is_null() {
                 return Err(SetHeaderError::NoMemory);
             }
-            match new_multi_elt(list, pool, k, value) {
+            match new_elt(list, pool, k, value) {
                 Ok(h) => {
                     *slot = h;
                     Ok(())
@@ -707,12 +761,13 @@ pub fn set_resp_header(
     value: &[u8],
     override_: bool,
 ) -> Result<(), SetHeaderError> {
-    let v = pool_escaped(r.pool(), value, &ESCAPE_VALUE, false).ok_or(SetHeaderError::NoMemory)?;
+    let v =
+        pool_escaped(r.pool(), value, value_needs_escape, false).ok_or(SetHeaderError::NoMemory)?;
     let no_override = !override_;
     // SAFETY: the request is alive (Req invariant); every pointer stored into
     // headers_out points to request-pool memory.
     unsafe {
-        match classify(k.bytes()) {
+        match classify(k) {
             Kind::Generic => set_in_list(r, k, v, no_override, None, false),
             Kind::Builtin(f) => set_builtin(r, k, v, f, no_override),
             Kind::Location => {
@@ -759,7 +814,7 @@ pub fn set_resp_header(
                 } else {
                     v
                 };
-                ho.content_type_hash = k.hash;
+                ho.content_type_hash = k.hash();
                 ho.content_type_lowcase = ptr::null_mut();
                 // Content-Type lives outside the list: delete list copies.
                 let empty = ngx_str_t {
@@ -936,20 +991,84 @@ mod tests {
             assert!(!ESCAPE_NAME[usize::from(*c)], "{c}");
         }
         for c in b"\r\n\0\x1f\x7f" {
-            assert!(ESCAPE_VALUE[usize::from(*c)], "{c}");
+            assert!(value_needs_escape(*c), "{c}");
         }
         for c in b"\t :;\"a\x80\xff" {
-            assert!(!ESCAPE_VALUE[usize::from(*c)], "{c}");
+            assert!(!value_needs_escape(*c), "{c}");
         }
+    }
+
+    fn classify_name(name: &[u8], dashes: bool) -> Kind {
+        classify(&OutKey::in_place(name, dashes))
     }
 
     #[test]
     fn classify_names() {
-        assert_eq!(classify(b"content-TYPE"), Kind::ContentType);
-        assert_eq!(classify(b"Cache-Control"), Kind::Multi(Multi::CacheControl));
-        assert_eq!(classify(b"E-Tag"), Kind::Builtin(Single::Etag));
-        assert_eq!(classify(b"X-Foo"), Kind::Generic);
-        assert_eq!(classify(b"content_type"), Kind::Generic);
+        assert_eq!(classify_name(b"content-TYPE", false), Kind::ContentType);
+        assert_eq!(
+            classify_name(b"Cache-Control", false),
+            Kind::Multi(Multi::CacheControl)
+        );
+        assert_eq!(classify_name(b"E-Tag", false), Kind::Builtin(Single::Etag));
+        assert_eq!(classify_name(b"X-Foo", false), Kind::Generic);
+        assert_eq!(classify_name(b"content_type", false), Kind::Generic);
+        assert_eq!(classify_name(b"content_type", true), Kind::ContentType);
+    }
+
+    #[test]
+    fn classify_every_builtin() {
+        let all: &[(&[u8], Kind)] = &[
+            (b"Server", Kind::Builtin(Single::Server)),
+            (b"Date", Kind::Builtin(Single::Date)),
+            (b"Content-Encoding", Kind::Builtin(Single::ContentEncoding)),
+            (b"Location", Kind::Location),
+            (b"Refresh", Kind::Builtin(Single::Refresh)),
+            (b"Last-Modified", Kind::LastModified),
+            (b"Content-Range", Kind::Builtin(Single::ContentRange)),
+            (b"Accept-Ranges", Kind::Builtin(Single::AcceptRanges)),
+            (b"WWW-Authenticate", Kind::Builtin(Single::WwwAuthenticate)),
+            (b"Expires", Kind::Builtin(Single::Expires)),
+            (b"ETag", Kind::Builtin(Single::Etag)),
+            (b"Content-Length", Kind::ContentLength),
+            (b"Content-Type", Kind::ContentType),
+            (b"Link", Kind::Multi(Multi::Link)),
+        ];
+        for (name, kind) in all {
+            assert_eq!(
+                classify_name(name, false),
+                *kind,
+                "{}",
+                String::from_utf8_lossy(name)
+            );
+        }
+        for name in [
+            &b"X-Gateway"[..],
+            b"Dates",
+            b"Serve",
+            b"",
+            b"Content-Lengths",
+        ] {
+            assert_eq!(classify_name(name, true), Kind::Generic);
+        }
+    }
+
+    #[test]
+    fn key_hash_and_match_read_underscores_as_dashes() {
+        let k = OutKey::in_place(b"X_Foo_Bar", true);
+        assert_eq!(k.hash(), hash_lc(b"x-foo-bar"));
+        assert!(k.is(b"x-foo-BAR") && !k.is(b"X_Foo_Bar"));
+        let k = OutKey::in_place(b"X_Foo", false);
+        assert_eq!(k.hash(), hash_lc(b"X_Foo"));
+        assert!(k.is(b"x_foo") && !k.is(b"x-foo"));
+    }
+
+    #[test]
+    fn case_insensitive_bytes() {
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                assert_eq!(eq_ignore_case(a, b), a.eq_ignore_ascii_case(&b), "{a} {b}");
+            }
+        }
     }
 
     #[test]
