@@ -13,10 +13,20 @@ use nginx_sys::{
     ngx_http_client_body_handler_pt, ngx_http_core_run_phases, ngx_http_finalize_request,
     ngx_http_internal_redirect, ngx_http_named_location, ngx_http_output_filter,
     ngx_http_read_client_request_body, ngx_http_request_t, ngx_http_run_posted_requests,
-    ngx_http_send_header, ngx_int_t, ngx_log_t, ngx_pcalloc, ngx_pnalloc, ngx_pool_t, ngx_str_t,
+    ngx_http_send_header, ngx_int_t, ngx_log_t, ngx_palloc, ngx_pcalloc, ngx_pnalloc,
+    ngx_pool_cleanup_add, ngx_pool_t, ngx_str_t,
 };
 
 use crate::module::ngx_http_lua_rs_module;
+
+/// The pool cleanup of [`Req::pool_new`]'s values.
+unsafe extern "C" fn drop_pool_value<T>(data: *mut c_void) {
+    // SAFETY: `data` is the T written by pool_new, dropped once, here. A
+    // panic in a destructor stops at catch_unwind instead of entering nginx.
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
+        ptr::drop_in_place(data as *mut T)
+    }));
+}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Req(NonNull<ngx_http_request_t>);
@@ -138,6 +148,26 @@ impl Req {
         }
     }
 
+    /// A value built in place in the request pool (no copy of a large
+    /// value through the stack), dropped when the pool is destroyed.
+    pub fn pool_new<T>(self, make: impl FnOnce() -> T) -> Option<NonNull<T>> {
+        const { assert!(std::mem::align_of::<T>() <= std::mem::size_of::<usize>()) };
+        // SAFETY: the pool is live. The cleanup is registered first (with
+        // no handler yet) so nothing can fail once the value exists; the
+        // memory is word-aligned (ngx_palloc), enough for T (checked above).
+        unsafe {
+            let cln = ngx_pool_cleanup_add(self.pool(), 0);
+            if cln.is_null() {
+                return None;
+            }
+            let p = NonNull::new(ngx_palloc(self.pool(), std::mem::size_of::<T>()) as *mut T)?;
+            p.as_ptr().write(make());
+            (*cln).handler = Some(drop_pool_value::<T>);
+            (*cln).data = p.as_ptr().cast();
+            Some(p)
+        }
+    }
+
     /// A temporary buffer of `size` bytes in the request pool.
     pub fn temp_buf(self, size: usize) -> Option<*mut ngx_buf_t> {
         // SAFETY: the pool is live.
@@ -164,10 +194,14 @@ impl Req {
             if b.is_null() {
                 return nginx_sys::NGX_ERROR as ngx_int_t;
             }
+            // The flags ngx_http_send_special gives its empty buffers: a
+            // main request's last buffer is only last_buf (the chunked
+            // filter then adds just the terminating chunk).
             if last {
                 if self.is_main() {
                     (*b).set_last_buf(1);
                 } else {
+                    (*b).set_sync(1);
                     (*b).set_last_in_chain(1);
                 }
             }
@@ -177,16 +211,13 @@ impl Req {
             if data.is_empty() && !last && !flush {
                 return nginx_sys::NGX_OK as ngx_int_t;
             }
-            if data.is_empty() {
-                (*b).set_sync(1);
-            }
-            let cl = ngx_alloc_chain_link(self.pool());
-            if cl.is_null() {
-                return nginx_sys::NGX_ERROR as ngx_int_t;
-            }
-            (*cl).buf = b;
-            (*cl).next = ptr::null_mut();
-            ngx_http_output_filter(self.raw(), cl)
+            // Filters copy the links they keep (as for send_special's
+            // stack link), so this one need not outlive the call.
+            let mut cl = ngx_chain_t {
+                buf: b,
+                next: ptr::null_mut(),
+            };
+            ngx_http_output_filter(self.raw(), &mut cl)
         }
     }
 

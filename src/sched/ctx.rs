@@ -11,7 +11,6 @@ use std::cell::{Cell, RefCell};
 use mlua::{MultiValue, RegistryKey};
 
 use super::event::Timer;
-use ngx::core::Pool;
 
 use crate::api::context::Phase;
 use crate::ffi::request::Req;
@@ -152,14 +151,10 @@ impl RequestCtx {
         if let Some(c) = Self::get(r) {
             return Some(c);
         }
-        // SAFETY: r->pool is the live request pool; `allocate` drops the value
-        // through a pool cleanup when the request ends.
-        let p = unsafe { Pool::from_ngx_pool(r.pool()).allocate(RequestCtx::default()) };
-        if p.is_null() {
-            return None;
-        }
-        r.set_module_ctx(p as *mut _);
-        // SAFETY: just allocated and initialised.
-        unsafe { p.as_ref() }
+        let p = r.pool_new(RequestCtx::default)?;
+        r.set_module_ctx(p.as_ptr().cast());
+        // SAFETY: just allocated and initialised; it lives as long as the
+        // request's pool.
+        Some(unsafe { p.as_ref() })
     }
 }
