@@ -283,7 +283,7 @@ impl State {
                     continue;
                 }
             }
-            buffers::ensure(&mut self.rbuf);
+            buffers::ensure_room(&mut self.rbuf, want);
             match conn.recv_into(&mut self.rbuf, want) {
                 Io::Done(n) => {
                     if let Some(d) = self.down.as_mut() {
@@ -714,7 +714,10 @@ fn connect(s: &Stack) -> ApiResult<c_int> {
         match s.field(o, "pool") {
             Arg::Nil => {}
             v @ (Arg::Str(_) | Arg::Num(_)) => {
-                let mut out = Vec::new();
+                let mut out = Vec::with_capacity(match v {
+                    Arg::Str(b) => b.len(),
+                    _ => 24,
+                });
                 arg_push_scalar(&mut out, &v);
                 pool_name = Some(out);
             }

@@ -16,15 +16,27 @@ const KEEP: usize = 64;
 const MAX_KEPT_CAPACITY: usize = 64 * 1024;
 const MIN_KEPT_CAPACITY: usize = 64;
 
+/// Buffers of at least this capacity are kept apart: they serve reads of
+/// `lua_socket_buffer_size` bytes, which a small buffer would first have to
+/// grow (a reallocation per request).
+const LARGE: usize = 1024;
+
 thread_local! {
-    static SPARE: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    /// [small, large] spare buffers.
+    static SPARE: RefCell<[Vec<Vec<u8>>; 2]> = const { RefCell::new([Vec::new(), Vec::new()]) };
+}
+
+fn pop(large: bool) -> Option<Vec<u8>> {
+    SPARE.with(|s| {
+        s.try_borrow_mut()
+            .ok()
+            .and_then(|mut s| s[usize::from(large)].pop())
+    })
 }
 
 /// An empty buffer, with room if a spare one was kept.
 pub fn take() -> Vec<u8> {
-    SPARE
-        .with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.pop()))
-        .unwrap_or_default()
+    pop(false).or_else(|| pop(true)).unwrap_or_default()
 }
 
 /// `buf` is no longer needed: keep it for [`take`] (cleared) or free it.
@@ -36,8 +48,9 @@ pub fn give(mut buf: Vec<u8>) {
     buf.clear();
     SPARE.with(|s| {
         if let Ok(mut s) = s.try_borrow_mut() {
-            if s.len() < KEEP {
-                s.push(buf);
+            let list = &mut s[usize::from(cap >= LARGE)];
+            if list.len() < KEEP {
+                list.push(buf);
             }
         }
     });
@@ -48,6 +61,19 @@ pub fn ensure(buf: &mut Vec<u8>) {
     if buf.capacity() == 0 {
         *buf = take();
     }
+}
+
+/// Makes the empty `buf` hold at least `want` bytes without growing: a
+/// large spare buffer if one has the room, else a new one of that size.
+pub fn ensure_room(buf: &mut Vec<u8>, want: usize) {
+    if buf.capacity() >= want {
+        return;
+    }
+    let spare = pop(want >= LARGE).filter(|b| b.capacity() >= want);
+    give(std::mem::replace(
+        buf,
+        spare.unwrap_or_else(|| Vec::with_capacity(want)),
+    ));
 }
 
 #[cfg(test)]
@@ -62,6 +88,25 @@ mod tests {
         let t = take();
         assert!(t.is_empty());
         assert!(t.capacity() >= 100);
+    }
+
+    #[test]
+    fn reads_get_a_buffer_with_room() {
+        while take().capacity() > 0 {}
+        give(Vec::with_capacity(100));
+        give(Vec::with_capacity(8192));
+        give(Vec::with_capacity(200));
+        let mut b = Vec::new();
+        ensure_room(&mut b, 4096);
+        assert!(
+            b.capacity() >= 8192,
+            "the large spare, not a small one grown"
+        );
+        let mut small = Vec::with_capacity(16);
+        ensure_room(&mut small, 4096);
+        assert!(small.capacity() >= 4096);
+        assert!(take().capacity() >= 100);
+        assert!(take().capacity() >= 100);
     }
 
     #[test]
