@@ -17,15 +17,4 @@ trap 'stop_server ours; stop_server ref; stop_server static' EXIT
 sleep 0.5
 for p in 18081 18082 18083; do curl -sf "http://127.0.0.1:$p/t" >/dev/null; done
 
-rounds=${ROUNDS:-3}
-declare -a O R S
-for i in $(seq "$rounds"); do
-  O+=("$(rps http://127.0.0.1:18081/t)")
-  R+=("$(rps http://127.0.0.1:18082/t)")
-  S+=("$(rps http://127.0.0.1:18083/t)")
-done
-sum() { awk '{s=0; for(i=1;i<=NF;i++) s+=$i; print s/NF}' <<< "$*"; }
-o=$(sum "${O[@]}"); r=$(sum "${R[@]}"); s=$(sum "${S[@]}")
-echo "rounds ours: ${O[*]}  reference: ${R[*]}  static: ${S[*]}"
-echo "hello world, req/s (mean of $rounds interleaved ${BENCH_SECONDS:-5}s rounds): ours=$o reference=$r static=$s"
-echo "ratio ours/reference = $(ratio "$o" "$r")   ours/static = $(ratio "$o" "$s")"
+compare "hello world" ours=http://127.0.0.1:18081/t reference=http://127.0.0.1:18082/t static=http://127.0.0.1:18083/t

@@ -62,6 +62,56 @@ ratio() {
   awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'
 }
 
+# compare TITLE NAME=URL...: ROUNDS interleaved wrk rounds over the servers,
+# the first being ours. Within a round the order rotates (ours first, then
+# second, ...), so a drift in the machine's speed favours none of them.
+# Prints every round, the means, and ours / each other server both as the
+# ratio of the means and as the median of the per-round ratios (the two
+# runs of a round are seconds apart, so their ratio is what a round says;
+# the median is not moved by a round where the machine stalled).
+compare() {
+  local title=$1; shift
+  local n=$# names=() urls=() a i j k
+  for a in "$@"; do names+=("${a%%=*}"); urls+=("${a#*=}"); done
+  local rounds=${ROUNDS:-3}
+  local -a vals
+  for ((i = 0; i < rounds; i++)); do
+    for ((j = 0; j < n; j++)); do
+      k=$(( (i + j) % n ))
+      vals[k * rounds + i]=$(rps "${urls[$k]}")
+    done
+  done
+  local lines=""
+  for ((k = 0; k < n; k++)); do
+    lines+="${names[$k]}"
+    for ((i = 0; i < rounds; i++)); do lines+=" ${vals[k * rounds + i]:-0}"; done
+    lines+=$'\n'
+  done
+  printf '%s' "$lines" | awk -v title="$title" -v secs="${BENCH_SECONDS:-5}" '
+    { name[NR] = $1; for (i = 2; i <= NF; i++) v[NR, i - 1] = $i; r = NF - 1 }
+    function median(a, m,   i, j, t) {
+      for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+      return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+    }
+    END {
+      for (k = 1; k <= NR; k++) {
+        s = 0; line = ""
+        for (i = 1; i <= r; i++) { s += v[k, i]; line = line sprintf(" %.0f", v[k, i]) }
+        mean[k] = s / r
+        printf "rounds %s:%s\n", name[k], line
+      }
+      printf "%s, req/s (mean of %d interleaved %ss rounds):", title, r, secs
+      for (k = 1; k <= NR; k++) printf " %s=%.0f", name[k], mean[k]
+      printf "\n"
+      for (k = 2; k <= NR; k++) {
+        m = 0
+        for (i = 1; i <= r; i++) if (v[k, i] > 0) q[++m] = v[1, i] / v[k, i]
+        printf "ratio %s/%s = %.3f (means)  %.3f (median of per-round ratios)\n", name[1], name[k], mean[1] / mean[k], median(q, m)
+        delete q
+      }
+    }'
+}
+
 # The Lua-side configs several scripts measure (proxy.sh, redis.sh, instr.sh).
 
 # proxy_lua_conf BACKEND_PORT: a backend server plus /t proxied to it through

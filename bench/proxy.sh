@@ -26,15 +26,4 @@ for p in 18091 18092; do
 done
 curl -sf "http://127.0.0.1:18093/t" >/dev/null
 
-rounds=${ROUNDS:-3}
-declare -a O R P
-for i in $(seq "$rounds"); do
-  O+=("$(rps http://127.0.0.1:18091/t)")
-  R+=("$(rps http://127.0.0.1:18092/t)")
-  P+=("$(rps http://127.0.0.1:18093/t)")
-done
-sum() { awk '{s=0; for(i=1;i<=NF;i++) s+=$i; print s/NF}' <<< "$*"; }
-o=$(sum "${O[@]}"); r=$(sum "${R[@]}"); p=$(sum "${P[@]}")
-echo "rounds ours: ${O[*]}  reference: ${R[*]}  plain-proxy: ${P[*]}"
-echo "proxy + balancer/header/body filters, req/s (mean of $rounds interleaved ${BENCH_SECONDS:-5}s rounds): ours=$o reference=$r plain-proxy=$p"
-echo "ratio ours/reference = $(ratio "$o" "$r")   ours/plain-proxy = $(ratio "$o" "$p")"
+compare "proxy + balancer/header/body filters" ours=http://127.0.0.1:18091/t reference=http://127.0.0.1:18092/t plain-proxy=http://127.0.0.1:18093/t

@@ -20,14 +20,4 @@ start_server ref 18092 "$REF_LOAD" "$body"
 sleep 0.5
 for p in 18091 18092; do curl -sf "http://127.0.0.1:$p/t" >/dev/null; done
 
-rounds=${ROUNDS:-3}
-O=(); R=()
-for i in $(seq "$rounds"); do
-  O+=("$(rps http://127.0.0.1:18091/t)")
-  R+=("$(rps http://127.0.0.1:18092/t)")
-done
-mean() { awk '{s=0; for(i=1;i<=NF;i++) s+=$i; print s/NF}' <<< "$*"; }
-o=$(mean "${O[@]}"); r=$(mean "${R[@]}")
-echo "rounds ours: ${O[*]}  reference: ${R[*]}"
-echo "redis GET with keepalive, req/s (mean of $rounds interleaved rounds): ours=$o reference=$r"
-echo "ratio ours/reference = $(ratio "$o" "$r")"
+compare "redis GET with keepalive" ours=http://127.0.0.1:18091/t reference=http://127.0.0.1:18092/t

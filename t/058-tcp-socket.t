@@ -867,3 +867,42 @@ falsebad argument #2 to 'send' (non-array table found)
 falsebad argument #2 to 'send' (non-array table found)
 falsebad argument #2 to 'send' (bad data type boolean found)
 19
+
+
+
+=== TEST 27: methods called on something that is not a tcp socket object
+--- config
+    location /t {
+        content_by_lua_block {
+            local sock = ngx.socket.tcp()
+            local udp = ngx.socket.udp()
+            -- a userdata of another kind, another socket type's slot, nothing
+            local forged = {
+                { newproxy(false) },
+                { rawget(udp, 1) or newproxy(true) },
+                {},
+            }
+            for _, t in ipairs(forged) do
+                local sent, serr = sock.send(t, "x")
+                local got, rerr = sock.receive(t, 1)
+                ngx.say(sent, " ", serr, " ", got, " ", rerr)
+            end
+            ngx.say(pcall(sock.connect, forged[1], "127.0.0.1", 1))
+            ngx.say(pcall(sock.send, 42, "x"))
+            ngx.say(pcall(sock.receive, "sock", 1))
+            -- the genuine object still works after all that
+            ngx.say(sock:send("x"))
+        }
+    }
+--- request
+GET /t
+--- response_body
+nil closed nil closed
+nil closed nil closed
+nil closed nil closed
+falsebad tcp socket
+falsebad argument #1 to 'send' (table expected, got number)
+falsebad argument #1 to 'receive' (table expected, got string)
+nilclosed
+--- no_error_log
+[crit]

@@ -607,7 +607,7 @@ impl ResolveHandler for TcpSock {
 /// The socket behind `self` (slot 1 of the object table).
 fn sock_of(lua: &Lua, v: Option<&Value>, fname: &str) -> ApiResult<Option<Rc<TcpSock>>> {
     match v {
-        Some(Value::Table(t)) => Ok(lua_stack::object_in(lua, t, SOCK_UD_MT)),
+        Some(Value::Table(t)) => Ok(lua_stack::object_in(lua, t)),
         other => raise(format!(
             "bad argument #1 to '{fname}' (table expected, got {})",
             other.map(type_name).unwrap_or("no value")

@@ -333,9 +333,67 @@ pub(crate) fn c_function(lua: &Lua, f: RawFn) -> mlua::Result<Function> {
 //
 // Cosocket objects are tables holding, in slot 1, a userdata with the Rust
 // object. mlua's userdata would cost an mlua callback per creation and a
-// borrow check per use; ours is a raw userdata holding an Rc, whose
-// metatable frees it. The metatables live in the registry keyed by the
-// address of a static name (a light userdata: no string to hash per use).
+// borrow check per use; ours is a raw userdata holding an `ObjectCell<T>`
+// (an Rc and T's TypeId), whose metatable frees it. The metatables live in
+// the registry keyed by the address of a static name (a light userdata: no
+// string to hash per use).
+//
+// A method recognises its object by the cell's size and TypeId rather than
+// by comparing metatables: a userdata's contents are written only by C (here,
+// on creation), and the check then costs two Lua API calls instead of five
+// on every method call of a cosocket.
+
+/// What an object's userdata holds.
+#[repr(C)]
+struct ObjectCell<T> {
+    type_id: std::any::TypeId,
+    rc: std::rc::Rc<T>,
+}
+
+impl<T> ObjectCell<T> {
+    /// Lua's userdata blocks are 8-byte aligned.
+    const FITS_USERDATA: () = assert!(std::mem::align_of::<ObjectCell<T>>() <= 8);
+}
+
+/// Writes a new object cell for `v` into a new userdata pushed on `l`.
+///
+/// # Safety
+/// `l` has room for one more value. (An allocation failure raises.)
+unsafe fn push_cell<T: 'static>(l: *mut lua_State, v: std::rc::Rc<T>) {
+    #[allow(clippy::let_unit_value)]
+    let () = ObjectCell::<T>::FITS_USERDATA;
+    // SAFETY: the block is sized for the cell and (by Lua's allocator)
+    // 8-byte aligned, enough for it (checked above); it is initialised
+    // before anything can collect it.
+    unsafe {
+        let p = ffi::lua_newuserdata(l, std::mem::size_of::<ObjectCell<T>>()) as *mut ObjectCell<T>;
+        std::ptr::write(
+            p,
+            ObjectCell {
+                type_id: std::any::TypeId::of::<T>(),
+                rc: v,
+            },
+        );
+    }
+}
+
+/// The Rc<T> in the value at `idx`, if it is an object cell of type T.
+///
+/// # Safety
+/// `idx` is a valid index of `l`.
+unsafe fn cell_at<T: 'static>(l: *mut lua_State, idx: c_int) -> Option<std::rc::Rc<T>> {
+    // SAFETY: lua_touserdata is null for everything but (light) userdata;
+    // a light userdata's length reads 0, so a non-null pointer with the
+    // cell's length is a full userdata block of that size, which we read
+    // as a cell only once its TypeId field says it is T's.
+    unsafe {
+        let p = ffi::lua_touserdata(l, idx) as *const ObjectCell<T>;
+        if p.is_null() || ffi::lua_objlen(l, idx) != std::mem::size_of::<ObjectCell<T>>() {
+            return None;
+        }
+        ((*p).type_id == std::any::TypeId::of::<T>()).then(|| (*p).rc.clone())
+    }
+}
 
 /// Pushes registry[key], `key` being a static name's address.
 ///
@@ -367,11 +425,11 @@ pub(crate) fn register_table(
 
 unsafe extern "C-unwind" fn drop_rc<T>(l: *mut lua_State) -> c_int {
     // SAFETY: installed only as the __gc of metatables that `new_object`
-    // gives to userdata it initialised with an Rc<T>; the metatable is
+    // gives to userdata it initialised with an ObjectCell<T>; the metatable is
     // hidden (__metatable), so Lua code cannot call it again; Lua runs a
     // userdata's finaliser once.
     unsafe {
-        let p = ffi::lua_touserdata(l, 1) as *mut std::rc::Rc<T>;
+        let p = ffi::lua_touserdata(l, 1) as *mut ObjectCell<T>;
         if !p.is_null() {
             std::ptr::drop_in_place(p);
         }
@@ -400,20 +458,16 @@ pub(crate) fn install_object_type<T: 'static>(
 /// # Safety
 /// `l` has room for 3 more values; `ud_mt` was installed for T. (An
 /// allocation failure raises a Lua error through the caller.)
-unsafe fn push_object<T>(
+unsafe fn push_object<T: 'static>(
     l: *mut lua_State,
     v: std::rc::Rc<T>,
     ud_mt: &'static std::ffi::CStr,
     table_mt: &'static std::ffi::CStr,
 ) {
-    // SAFETY: per the contract; the userdata block is sized and (by Lua's
-    // allocator) aligned for a pointer, and is initialised before anything
-    // can collect it.
+    // SAFETY: per the contract.
     unsafe {
         ffi::lua_createtable(l, 3, 1);
-        let p =
-            ffi::lua_newuserdata(l, std::mem::size_of::<std::rc::Rc<T>>()) as *mut std::rc::Rc<T>;
-        std::ptr::write(p, v);
+        push_cell(l, v);
         push_registered(l, ud_mt);
         ffi::lua_setmetatable(l, -2);
         ffi::lua_rawseti_(l, -2, 1);
@@ -422,51 +476,18 @@ unsafe fn push_object<T>(
     }
 }
 
-/// The Rc<T> in the userdata at `idx`, if it is an object of type T.
-///
-/// # Safety
-/// `idx` is a valid index of `l`, with room for 2 more values.
-unsafe fn object_at<T>(
-    l: *mut lua_State,
-    idx: c_int,
-    ud_mt: &'static std::ffi::CStr,
-) -> Option<std::rc::Rc<T>> {
-    // SAFETY: per the contract. The userdata is only read as an Rc<T> when
-    // its metatable is the one `push_object` gives T's userdata (which Lua
-    // code cannot set: it is hidden, and setmetatable refuses userdata) and
-    // its size is an Rc's.
-    unsafe {
-        if ffi::lua_type(l, idx) != ffi::LUA_TUSERDATA
-            || ffi::lua_objlen(l, idx) != std::mem::size_of::<std::rc::Rc<T>>()
-            || ffi::lua_getmetatable(l, idx) == 0
-        {
-            return None;
-        }
-        push_registered(l, ud_mt);
-        let ours = ffi::lua_rawequal(l, -1, -2) != 0;
-        ffi::lua_settop(l, -3);
-        if !ours {
-            return None;
-        }
-        let p = ffi::lua_touserdata(l, idx) as *const std::rc::Rc<T>;
-        Some((*p).clone())
-    }
-}
-
 impl Stack {
     /// Pushes a new object holding `v`, its userdata's metatable being
     /// upvalue 2 of the running C method and the object's upvalue 3 (see
     /// [`c_method_with`]).
-    pub fn push_object_from_upvalues<T>(&self, v: std::rc::Rc<T>) {
+    pub fn push_object_from_upvalues<T: 'static>(&self, v: std::rc::Rc<T>) {
         // SAFETY: a C function has LUA_MINSTACK slots; the userdata is
         // initialised before anything can collect it. Upvalues that do not
         // exist read as nil, which leaves no metatable (and such an object
         // is then never recognised, see object_in_upvalue).
         unsafe {
             ffi::lua_createtable(self.l, 3, 1);
-            let p = ffi::lua_newuserdata(self.l, std::mem::size_of::<std::rc::Rc<T>>())
-                as *mut std::rc::Rc<T>;
-            std::ptr::write(p, v);
+            push_cell(self.l, v);
             ffi::lua_pushvalue(self.l, ffi::lua_upvalueindex(2));
             ffi::lua_setmetatable(self.l, -2);
             ffi::lua_rawseti_(self.l, -2, 1);
@@ -475,38 +496,21 @@ impl Stack {
         }
     }
 
-    /// The object behind the argument table at `table` (its slot 1), the
-    /// userdata metatable being upvalue 2 of the running C method.
-    pub fn object_in_upvalue<T>(&self, table: c_int) -> Option<std::rc::Rc<T>> {
-        // SAFETY: `table` is a table argument; the pushes are popped. The
-        // userdata is read as an Rc<T> only when its size is an Rc's and its
-        // metatable is the one this method was given for T (a missing
-        // upvalue reads as nil and matches nothing).
+    /// The object of type T behind the argument table at `table` (its slot 1).
+    pub fn object_in_upvalue<T: 'static>(&self, table: c_int) -> Option<std::rc::Rc<T>> {
+        // SAFETY: `table` is a table argument; a C function has LUA_MINSTACK
+        // free slots and this pushes one, popped before returning.
         unsafe {
-            if ffi::lua_checkstack(self.l, 3) == 0 {
-                return None;
-            }
             ffi::lua_rawgeti_(self.l, table, 1);
-            let ud = ffi::lua_gettop(self.l);
-            let mut found = None;
-            if ffi::lua_type(self.l, ud) == ffi::LUA_TUSERDATA
-                && ffi::lua_objlen(self.l, ud) == std::mem::size_of::<std::rc::Rc<T>>()
-                && ffi::lua_getmetatable(self.l, ud) != 0
-            {
-                let mt = ffi::lua_topointer(self.l, -1);
-                if !mt.is_null() && mt == ffi::lua_topointer(self.l, ffi::lua_upvalueindex(2)) {
-                    let p = ffi::lua_touserdata(self.l, ud) as *const std::rc::Rc<T>;
-                    found = Some((*p).clone());
-                }
-            }
-            ffi::lua_settop(self.l, ud - 1);
+            let found = cell_at::<T>(self.l, -1);
+            ffi::lua_settop(self.l, -2);
             found
         }
     }
 }
 
 /// A new object for mlua code: the registry's metatables (see [`push_object`]).
-pub(crate) fn new_object<T>(
+pub(crate) fn new_object<T: 'static>(
     lua: &Lua,
     v: std::rc::Rc<T>,
     ud_mt: &'static std::ffi::CStr,
@@ -516,18 +520,14 @@ pub(crate) fn new_object<T>(
     unsafe { lua.exec_raw::<mlua::Table>((), |l| push_object(l, v, ud_mt, table_mt)) }
 }
 
-/// The object behind table `t` for mlua code (see [`object_at`]).
-pub(crate) fn object_in<T>(
-    lua: &Lua,
-    t: &mlua::Table,
-    ud_mt: &'static std::ffi::CStr,
-) -> Option<std::rc::Rc<T>> {
+/// The object of type T behind table `t` (its slot 1), for mlua code.
+pub(crate) fn object_in<T: 'static>(lua: &Lua, t: &mlua::Table) -> Option<std::rc::Rc<T>> {
     let mut found = None;
     // SAFETY: exec_raw pushes `t` at index 1 of a protected call's stack.
     let _ = unsafe {
         lua.exec_raw::<()>(t.clone(), |l| {
             ffi::lua_rawgeti_(l, 1, 1);
-            found = object_at::<T>(l, 2, ud_mt);
+            found = cell_at::<T>(l, 2);
             ffi::lua_settop(l, 0);
         })
     };
