@@ -149,9 +149,9 @@ where
 
 /// [`function`] for a C function (see ffi/lua_stack.rs): raised errors name
 /// the caller's position the same way.
-pub(crate) fn c_api_function(
+pub(crate) fn c_api_function<F: crate::ffi::lua_stack::RawFn>(
     lua: &Lua,
-    f: crate::ffi::lua_stack::RawFn,
+    f: F,
 ) -> mlua::Result<mlua::Function> {
     wrapper(lua)?.call(crate::ffi::lua_stack::c_function(lua, f)?)
 }

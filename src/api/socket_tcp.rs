@@ -18,7 +18,7 @@ use super::socket::{
 };
 use super::{raise, raw_function, subtable, ApiResult};
 use crate::ffi::log;
-use crate::ffi::lua_stack::{self, c_method_with, Arg, Stack};
+use crate::ffi::lua_stack::{self, c_method, c_method_with, Arg, Stack};
 use crate::ffi::request::Req;
 use crate::module;
 use crate::net::addr::SockAddr;
@@ -618,7 +618,7 @@ fn sock_of(lua: &Lua, v: Option<&Value>, fname: &str) -> ApiResult<Option<Rc<Tcp
 /// [`sock_of`] for C-function methods: `self` is argument 1.
 fn sock_arg(s: &Stack, fname: &str) -> ApiResult<Option<Rc<TcpSock>>> {
     match s.arg(1) {
-        Arg::Table(t) => Ok(s.object_in_upvalue(t)),
+        Arg::Table(t) => Ok(s.object_in_arg(t)),
         other => raise(format!(
             "bad argument #1 to '{fname}' (table expected, got {})",
             other.type_name()
@@ -1632,22 +1632,19 @@ pub(crate) fn inject(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
         .into_function()?;
     let fns = lua.create_table()?;
     fns.raw_set("new", c_method_with(lua, new_socket, &[&ud_mt, &mt])?)?;
-    mt.raw_set("connect", c_method_with(lua, connect, &[&ud_mt])?)?;
-    mt.raw_set("send", c_method_with(lua, send, &[&ud_mt])?)?;
-    mt.raw_set("receive", c_method_with(lua, receive, &[&ud_mt])?)?;
-    mt.raw_set("receiveany", c_method_with(lua, receiveany, &[&ud_mt])?)?;
+    mt.raw_set("connect", c_method(lua, connect)?)?;
+    mt.raw_set("send", c_method(lua, send)?)?;
+    mt.raw_set("receive", c_method(lua, receive)?)?;
+    mt.raw_set("receiveany", c_method(lua, receiveany)?)?;
     fns.raw_set("receiveuntil", raw_function(lua, receiveuntil)?)?;
     fns.raw_set("until_next", raw_function(lua, until_next)?)?;
-    mt.raw_set("close", c_method_with(lua, close, &[&ud_mt])?)?;
-    mt.raw_set("settimeout", c_method_with(lua, settimeout, &[&ud_mt])?)?;
-    mt.raw_set("settimeouts", c_method_with(lua, settimeouts, &[&ud_mt])?)?;
+    mt.raw_set("close", c_method(lua, close)?)?;
+    mt.raw_set("settimeout", c_method(lua, settimeout)?)?;
+    mt.raw_set("settimeouts", c_method(lua, settimeouts)?)?;
     fns.raw_set("setoption", raw_function(lua, setoption)?)?;
     fns.raw_set("getoption", raw_function(lua, getoption)?)?;
-    mt.raw_set("setkeepalive", c_method_with(lua, setkeepalive, &[&ud_mt])?)?;
-    mt.raw_set(
-        "getreusedtimes",
-        c_method_with(lua, getreusedtimes, &[&ud_mt])?,
-    )?;
+    mt.raw_set("setkeepalive", c_method(lua, setkeepalive)?)?;
+    mt.raw_set("getreusedtimes", c_method(lua, getreusedtimes)?)?;
     fns.raw_set("getfd", raw_function(lua, getfd)?)?;
     fns.raw_set("sslhandshake", raw_function(lua, sslhandshake)?)?;
     fns.raw_set("req_socket", raw_function(lua, req_socket)?)?;

@@ -167,9 +167,26 @@ unsafe fn arg_at<'a>(l: *mut lua_State, i: c_int) -> Arg<'a> {
     }
 }
 
-/// What [`c_function`] wraps: reads its arguments, pushes its results and
-/// returns how many; an error is returned as the raise marker and message.
-pub(crate) type RawFn = fn(&Stack) -> ApiResult<c_int>;
+/// What [`c_function`] wraps: a Rust fn item that reads its arguments,
+/// pushes its results and returns how many; an error is returned as the
+/// raise marker and message. Each fn item is its own zero-sized type, so
+/// the trampolines are monomorphised per function and call it directly:
+/// no function pointer to fetch from an upvalue on every call.
+pub(crate) trait RawFn: Fn(&Stack) -> ApiResult<c_int> + Copy + 'static {}
+impl<F: Fn(&Stack) -> ApiResult<c_int> + Copy + 'static> RawFn for F {}
+
+/// The fn item of type F (which carries no data).
+fn raw_fn<F: RawFn>() -> F {
+    const {
+        assert!(
+            std::mem::size_of::<F>() == 0,
+            "pass a fn item, not a pointer or a capturing closure"
+        )
+    };
+    // SAFETY: F is zero-sized (checked above): reading it reads no bytes,
+    // and a dangling aligned pointer is valid for such a read.
+    unsafe { std::ptr::NonNull::<F>::dangling().as_ptr().read() }
+}
 
 /// How a RawFn call ended: its result count, or the error to raise (and
 /// whether it takes the caller's position).
@@ -178,18 +195,14 @@ enum Called {
     Failed(String, bool),
 }
 
-/// Calls the RawFn in upvalue 1 of the running C closure on its arguments.
+/// Calls the RawFn F on the running C function's arguments.
 ///
 /// # Safety
-/// `l` is the state of a closure made by `c_function` or `c_method`, which
-/// keep the RawFn (a fn pointer stored as light userdata) in upvalue 1.
-unsafe fn call_upvalue_fn(l: *mut lua_State) -> (c_int, Called) {
+/// `l` is the state of a C function made by `c_function` or `c_method`.
+unsafe fn call_raw_fn<F: RawFn>(l: *mut lua_State) -> (c_int, Called) {
+    let f = raw_fn::<F>();
     // SAFETY: per the contract; panics stop at catch_unwind.
     unsafe {
-        let f: RawFn = std::mem::transmute::<*mut c_void, RawFn>(ffi::lua_touserdata(
-            l,
-            ffi::lua_upvalueindex(1),
-        ));
         let nargs = ffi::lua_gettop(l);
         let stack = Stack { l, nargs };
         let called = match catch_unwind(AssertUnwindSafe(|| f(&stack))) {
@@ -203,11 +216,11 @@ unsafe fn call_upvalue_fn(l: *mut lua_State) -> (c_int, Called) {
     }
 }
 
-unsafe extern "C-unwind" fn trampoline(l: *mut lua_State) -> c_int {
+unsafe extern "C-unwind" fn trampoline<F: RawFn>(l: *mut lua_State) -> c_int {
     // SAFETY: only installed by `c_function`; nothing here raises a Lua
     // error, so no Rust frame is unwound by a longjmp.
     unsafe {
-        let (nargs, called) = call_upvalue_fn(l);
+        let (nargs, called) = call_raw_fn::<F>(l);
         let (msg, positioned) = match called {
             Called::Returned(n) => return n,
             Called::Failed(m, positioned) => (m, positioned),
@@ -231,14 +244,13 @@ enum Direct {
     Raise,
 }
 
-unsafe extern "C-unwind" fn direct_trampoline(l: *mut lua_State) -> c_int {
-    // SAFETY: installed only by `c_method`, with the RawFn as upvalue 1.
-    // The Rust call and everything it owns end inside `run_direct` (panics
+unsafe extern "C-unwind" fn direct_trampoline<F: RawFn>(l: *mut lua_State) -> c_int {
+    // SAFETY: installed only by `c_method`. The Rust call and everything it owns end inside `run_direct` (panics
     // stop at catch_unwind there); what is left here are plain values, so
     // lua_yield and lua_error (which longjmp/unwind out of this frame) skip
     // no destructor. A C function may end with `return lua_yield(...)`.
     unsafe {
-        match run_direct(l) {
+        match run_direct::<F>(l) {
             Direct::Return(n) => n,
             Direct::Yield => ffi::lua_yield(l, 1),
             Direct::Raise => ffi::lua_error(l),
@@ -252,10 +264,10 @@ unsafe extern "C-unwind" fn direct_trampoline(l: *mut lua_State) -> c_int {
 ///
 /// # Safety
 /// Called by `direct_trampoline` with its state.
-unsafe fn run_direct(l: *mut lua_State) -> Direct {
+unsafe fn run_direct<F: RawFn>(l: *mut lua_State) -> Direct {
     // SAFETY: per the contract (see direct_trampoline).
     unsafe {
-        let (nargs, called) = call_upvalue_fn(l);
+        let (nargs, called) = call_raw_fn::<F>(l);
         let (msg, with_position) = match called {
             Called::Returned(n) => {
                 let wait = crate::sched::wait_marker().0;
@@ -282,22 +294,21 @@ unsafe fn run_direct(l: *mut lua_State) -> Direct {
 /// the caller's position and a returned wait marker yields the coroutine
 /// (the event that ends the wait resumes it with the method's results), so
 /// no Lua shim sits between the caller and the method.
-pub(crate) fn c_method(lua: &Lua, f: RawFn) -> mlua::Result<Function> {
+pub(crate) fn c_method<F: RawFn>(lua: &Lua, _f: F) -> mlua::Result<Function> {
     // SAFETY: as in c_function, with the direct trampoline.
     unsafe {
         lua.exec_raw::<Function>((), |l| {
-            ffi::lua_pushlightuserdata(l, f as *mut c_void);
-            ffi::lua_pushcclosure(l, direct_trampoline, 1);
+            ffi::lua_pushcclosure(l, direct_trampoline::<F>, 0);
         })
     }
 }
 
-/// [`c_method`] with `upvalues` after the function pointer (upvalue 2 on):
-/// a method finds its object type's metatables there (see
-/// [`Stack::object_in_upvalue`]) instead of in the registry.
-pub(crate) fn c_method_with(
+/// [`c_method`] with `upvalues` (upvalue 1 on): a constructor finds its
+/// object type's metatables there (see [`Stack::push_object_from_upvalues`])
+/// instead of in the registry.
+pub(crate) fn c_method_with<F: RawFn>(
     lua: &Lua,
-    f: RawFn,
+    _f: F,
     upvalues: &[&mlua::Table],
 ) -> mlua::Result<Function> {
     let args: mlua::MultiValue = upvalues
@@ -305,26 +316,22 @@ pub(crate) fn c_method_with(
         .map(|t| mlua::Value::Table((*t).clone()))
         .collect();
     let n = upvalues.len() as c_int;
-    // SAFETY: as in c_function; exec_raw pushed the tables at 1..=n, the
-    // pointer goes below them and all become the closure's upvalues.
+    // SAFETY: as in c_function; exec_raw pushed the tables at 1..=n, which
+    // become the closure's upvalues.
     unsafe {
         lua.exec_raw::<Function>(args, |l| {
-            ffi::lua_pushlightuserdata(l, f as *mut c_void);
-            ffi::lua_insert(l, 1);
-            ffi::lua_pushcclosure(l, direct_trampoline, n + 1);
+            ffi::lua_pushcclosure(l, direct_trampoline::<F>, n);
         })
     }
 }
 
 /// `f` as a Lua function.
-pub(crate) fn c_function(lua: &Lua, f: RawFn) -> mlua::Result<Function> {
+pub(crate) fn c_function<F: RawFn>(lua: &Lua, _f: F) -> mlua::Result<Function> {
     // SAFETY: exec_raw runs the closure in a protected call on a stack with
-    // room; it leaves the new C closure (trampoline with `f` as its upvalue)
-    // as the one result. A fn pointer round-trips through a light userdata.
+    // room; it leaves the new C function as the one result.
     unsafe {
         lua.exec_raw::<Function>((), |l| {
-            ffi::lua_pushlightuserdata(l, f as *mut c_void);
-            ffi::lua_pushcclosure(l, trampoline, 1);
+            ffi::lua_pushcclosure(l, trampoline::<F>, 0);
         })
     }
 }
@@ -478,26 +485,26 @@ unsafe fn push_object<T: 'static>(
 
 impl Stack {
     /// Pushes a new object holding `v`, its userdata's metatable being
-    /// upvalue 2 of the running C method and the object's upvalue 3 (see
+    /// upvalue 1 of the running C method and the object's upvalue 2 (see
     /// [`c_method_with`]).
     pub fn push_object_from_upvalues<T: 'static>(&self, v: std::rc::Rc<T>) {
         // SAFETY: a C function has LUA_MINSTACK slots; the userdata is
-        // initialised before anything can collect it. Upvalues that do not
-        // exist read as nil, which leaves no metatable (and such an object
-        // is then never recognised, see object_in_upvalue).
+        // initialised before anything can collect it, and gets the
+        // metatable whose __gc frees it (the constructor is made by
+        // c_method_with with both metatables as its upvalues).
         unsafe {
             ffi::lua_createtable(self.l, 3, 1);
             push_cell(self.l, v);
-            ffi::lua_pushvalue(self.l, ffi::lua_upvalueindex(2));
+            ffi::lua_pushvalue(self.l, ffi::lua_upvalueindex(1));
             ffi::lua_setmetatable(self.l, -2);
             ffi::lua_rawseti_(self.l, -2, 1);
-            ffi::lua_pushvalue(self.l, ffi::lua_upvalueindex(3));
+            ffi::lua_pushvalue(self.l, ffi::lua_upvalueindex(2));
             ffi::lua_setmetatable(self.l, -2);
         }
     }
 
     /// The object of type T behind the argument table at `table` (its slot 1).
-    pub fn object_in_upvalue<T: 'static>(&self, table: c_int) -> Option<std::rc::Rc<T>> {
+    pub fn object_in_arg<T: 'static>(&self, table: c_int) -> Option<std::rc::Rc<T>> {
         // SAFETY: `table` is a table argument; a C function has LUA_MINSTACK
         // free slots and this pushes one, popped before returning.
         unsafe {
