@@ -245,10 +245,11 @@ enum Direct {
 }
 
 unsafe extern "C-unwind" fn direct_trampoline<F: RawFn>(l: *mut lua_State) -> c_int {
-    // SAFETY: installed only by `c_method`. The Rust call and everything it owns end inside `run_direct` (panics
-    // stop at catch_unwind there); what is left here are plain values, so
-    // lua_yield and lua_error (which longjmp/unwind out of this frame) skip
-    // no destructor. A C function may end with `return lua_yield(...)`.
+    // SAFETY: installed only by `c_method`. The Rust call and everything it
+    // owns end inside `run_direct` (panics stop at catch_unwind there);
+    // what is left here are plain values, so lua_yield and lua_error (which
+    // longjmp/unwind out of this frame) skip no destructor. A C function
+    // may end with `return lua_yield(...)`.
     unsafe {
         match run_direct::<F>(l) {
             Direct::Return(n) => n,

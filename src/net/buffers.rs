@@ -69,11 +69,17 @@ pub fn ensure_room(buf: &mut Vec<u8>, want: usize) {
     if buf.capacity() >= want {
         return;
     }
-    let spare = pop(want >= LARGE).filter(|b| b.capacity() >= want);
-    give(std::mem::replace(
-        buf,
-        spare.unwrap_or_else(|| Vec::with_capacity(want)),
-    ));
+    let spare = match pop(want >= LARGE) {
+        Some(b) if b.capacity() >= want => b,
+        other => {
+            // Too small for this read: kept for another use.
+            if let Some(b) = other {
+                give(b);
+            }
+            Vec::with_capacity(want)
+        }
+    };
+    give(std::mem::replace(buf, spare));
 }
 
 #[cfg(test)]
