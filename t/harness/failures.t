@@ -103,6 +103,17 @@ expect_failures('crash.tf', 3,
     like($out, qr/I found ONLY/, 'only.tf: ONLY is announced');
 }
 
+# A server port taken before nginx binds it (under "prove -j N", by
+# another file's test server between two of this file's blocks): the
+# block is retried on a new port instead of failing.
+{
+    my ($code, $out) = run_fixture('port_taken.tf');
+    is($code, 0, 'port_taken.tf: passes');
+    my ($taken, $used) = $out =~ /^# taken port (\d+), ran on (\d+)$/m;
+    ok(defined $used && $used != $taken, 'port_taken.tf: ran on another port')
+        or diag($out);
+}
+
 # A failing file must make prove itself fail.
 {
     my ($code, $out) = run_fixture('bad_log.tf', 'prove', "-I$lib", "$fixtures/bad_log.tf");

@@ -83,6 +83,10 @@ sub run_test {
     my $rand_ports = {};
 
     inherit_config($block);
+    # The sections as written, for a retry with other ports (expansion
+    # replaces each section's value list, it does not edit it).
+    my %as_written = map { $_ => $block->{$_} }
+                     grep { ref $block->{$_} eq 'ARRAY' } keys %$block;
     expand_sections($block, $rand_ports);
     my $config = $block->config // '';
 
@@ -107,6 +111,24 @@ sub run_test {
         write_user_files($block, $rand_ports);
         write_config_file($block, $config, $rand_ports);
         my $r = start_nginx();
+        # A port picked as free can be taken before nginx binds it (by the
+        # other files of a "prove -j N" run): pick new ones and retry.
+        for my $retry (1 .. 3) {
+            last if $r->{ok} || ($r->{stderr} // '') !~ /Address already in use/;
+            if ($Test::Nginx::Util::Randomize) {
+                my $port = gen_rand_port(1000);
+                server_port($port);
+                server_port_for_client($port);
+            }
+            $block->{$_} = $as_written{$_} for keys %as_written;
+            %$rand_ports = ();
+            expand_sections($block, $rand_ports);
+            $config = $block->config // '';
+            setup_server_root();
+            write_user_files($block, $rand_ports);
+            write_config_file($block, $config, $rand_ports);
+            $r = start_nginx();
+        }
         if (!$r->{ok}) {
             # Upstream bails out of the whole run here; failing the block
             # keeps the remaining blocks (and files) running.
