@@ -714,10 +714,7 @@ fn connect(s: &Stack) -> ApiResult<c_int> {
         match s.field(o, "pool") {
             Arg::Nil => {}
             v @ (Arg::Str(_) | Arg::Num(_)) => {
-                let mut out = Vec::with_capacity(match v {
-                    Arg::Str(b) => b.len(),
-                    _ => 24,
-                });
+                let mut out = Vec::new();
                 arg_push_scalar(&mut out, &v);
                 pool_name = Some(out);
             }

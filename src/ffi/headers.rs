@@ -129,14 +129,17 @@ static ESCAPE_NAME: [bool; 256] = escape_table(b" \"(),/:;<=>?@[\\]{}");
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
+/// One step of `ngx_hash(key, c)` with the lower-cased byte `lc`.
+const fn hash_step(h: ngx_uint_t, lc: u8) -> ngx_uint_t {
+    h.wrapping_mul(31).wrapping_add(lc as ngx_uint_t)
+}
+
 /// `ngx_hash(key, c)` over the lower-cased bytes (`ngx_hash_key_lc`).
 const fn hash_lc(s: &[u8]) -> ngx_uint_t {
     let mut h: ngx_uint_t = 0;
     let mut i = 0;
     while i < s.len() {
-        h = h
-            .wrapping_mul(31)
-            .wrapping_add(s[i].to_ascii_lowercase() as ngx_uint_t);
+        h = hash_step(h, s[i].to_ascii_lowercase());
         i += 1;
     }
     h
@@ -263,25 +266,25 @@ impl<'a> OutKey<'a> {
 
     /// Whether a header called `other` has this name (case-insensitively).
     fn is(&self, other: &[u8]) -> bool {
-        self.name.len() == other.len()
-            && self
-                .name
-                .iter()
-                .zip(other)
-                .all(|(&a, &b)| eq_ignore_case(self.stored_byte(a), b))
+        name_matches(self.name, other, self.dashes)
     }
 
     /// `ngx_hash_key_lc` of the name as stored.
     fn hash(&self) -> ngx_uint_t {
-        self.name.iter().fold(0, |h: ngx_uint_t, &c| {
-            h.wrapping_mul(31)
-                .wrapping_add(ngx_uint_t::from(self.stored_byte(c).to_ascii_lowercase()))
+        self.name.iter().fold(0, |h, &c| {
+            hash_step(h, self.stored_byte(c).to_ascii_lowercase())
         })
     }
 
     /// The name as a header element keeps it: in the request pool.
     fn stored(&self, pool: *mut ngx_pool_t) -> Result<ngx_str_t, SetHeaderError> {
-        self.stored_with_lowcase(pool).map(|(key, _, _)| key)
+        if self.in_pool {
+            return Ok(ngx_str_t {
+                len: self.name.len(),
+                data: self.name.as_ptr() as *mut u8,
+            });
+        }
+        self.copied(pool, false).map(|(key, _, _)| key)
     }
 
     /// The stored name, its lower-cased copy (`lowcase_key`) and its hash
@@ -290,12 +293,24 @@ impl<'a> OutKey<'a> {
         &self,
         pool: *mut ngx_pool_t,
     ) -> Result<(ngx_str_t, *mut u8, ngx_uint_t), SetHeaderError> {
+        self.copied(pool, true)
+    }
+
+    /// The name copied into the pool (unless it is there already) and,
+    /// with `lowcase`, its lower-cased copy and hash too (else null and 0).
+    fn copied(
+        &self,
+        pool: *mut ngx_pool_t,
+        lowcase: bool,
+    ) -> Result<(ngx_str_t, *mut u8, ngx_uint_t), SetHeaderError> {
         let len = self.name.len();
         let copy_key = if self.in_pool { 0 } else { len + 1 };
-        // SAFETY: the pool is live; we write exactly copy_key + len bytes
-        // (at least one byte is allocated so the pointer is never dangling).
+        let copy_low = if lowcase { len } else { 0 };
+        // SAFETY: the pool is live; we write exactly copy_key + copy_low
+        // bytes (at least one byte is allocated so the pointer is never
+        // dangling).
         unsafe {
-            let p = ngx_pnalloc(pool, (copy_key + len).max(1)) as *mut u8;
+            let p = ngx_pnalloc(pool, (copy_key + copy_low).max(1)) as *mut u8;
             if p.is_null() {
                 return Err(SetHeaderError::NoMemory);
             }
@@ -310,13 +325,16 @@ impl<'a> OutKey<'a> {
             let mut hash: ngx_uint_t = 0;
             for (i, &c) in self.name.iter().enumerate() {
                 let c = self.stored_byte(c);
-                let lc = c.to_ascii_lowercase();
                 if !self.in_pool {
                     *p.add(i) = c;
                 }
-                *low.add(i) = lc;
-                hash = hash.wrapping_mul(31).wrapping_add(ngx_uint_t::from(lc));
+                if lowcase {
+                    let lc = c.to_ascii_lowercase();
+                    *low.add(i) = lc;
+                    hash = hash_step(hash, lc);
+                }
             }
+            let low = if lowcase { low } else { ptr::null_mut() };
             Ok((ngx_str_t { len, data: key }, low, hash))
         }
     }
@@ -524,7 +542,7 @@ unsafe fn fix_location(ho: *mut ngx_http_headers_out_t) {
 
 fn elt_key_is(h: *mut ngx_table_elt_t, k: &OutKey<'_>) -> bool {
     // SAFETY: h is a live list element; its key is valid for key.len bytes.
-    unsafe { (*h).key.len == k.name.len() && k.is(super::str_bytes(&(*h).key)) }
+    k.is(unsafe { super::str_bytes(&(*h).key) })
 }
 
 /// Overrides (or appends) a header in the list: the first live element with
@@ -853,7 +871,7 @@ fn name_matches(query: &[u8], name: &[u8], underscores: bool) -> bool {
     query.len() == name.len()
         && query.iter().zip(name).all(|(&q, &n)| {
             let q = if underscores && q == b'_' { b'-' } else { q };
-            q.eq_ignore_ascii_case(&n)
+            eq_ignore_case(q, n)
         })
 }
 

@@ -107,27 +107,26 @@ sub run_test {
     my $idle = $should_skip || $should_todo;
     my $started;
     if (!$idle) {
-        setup_server_root();
-        write_user_files($block, $rand_ports);
-        write_config_file($block, $config, $rand_ports);
-        my $r = start_nginx();
         # A port picked as free can be taken before nginx binds it (by the
-        # other files of a "prove -j N" run): pick new ones and retry.
-        for my $retry (1 .. 3) {
-            last if $r->{ok} || ($r->{stderr} // '') !~ /Address already in use/;
-            if ($Test::Nginx::Util::Randomize) {
-                my $port = gen_rand_port(1000);
-                server_port($port);
-                server_port_for_client($port);
+        # other files of a "prove -j N" run): then pick new ones and retry.
+        my $r;
+        for my $attempt (0 .. 3) {
+            if ($attempt) {
+                if ($Test::Nginx::Util::Randomize) {
+                    my $port = gen_rand_port(1000);
+                    server_port($port);
+                    server_port_for_client($port);
+                }
+                $block->{$_} = $as_written{$_} for keys %as_written;
+                %$rand_ports = ();
+                expand_sections($block, $rand_ports);
+                $config = $block->config // '';
             }
-            $block->{$_} = $as_written{$_} for keys %as_written;
-            %$rand_ports = ();
-            expand_sections($block, $rand_ports);
-            $config = $block->config // '';
             setup_server_root();
             write_user_files($block, $rand_ports);
             write_config_file($block, $config, $rand_ports);
             $r = start_nginx();
+            last if $r->{ok} || ($r->{stderr} // '') !~ /Address already in use/;
         }
         if (!$r->{ok}) {
             # Upstream bails out of the whole run here; failing the block
